@@ -1,0 +1,65 @@
+"""Errors the engine raises. Only ``api/`` turns them into HTTP responses."""
+
+
+class EngineError(Exception):
+    """Base of every error the engine raises on purpose."""
+
+
+class DefinitionInvalidError(EngineError):
+    """A BPMN file could not be deployed; ``errors`` lists what is wrong, with line and element."""
+
+    def __init__(self, message, errors=None):
+        super().__init__(message)
+        self.errors = list(errors or [])
+
+
+class DefinitionNotFoundError(EngineError):
+    """No deployed process definition has the requested key or id."""
+
+
+class InstanceNotFoundError(EngineError):
+    """No process instance has the requested id."""
+
+
+class InstanceNotRunningError(EngineError):
+    """The instance is completed, cancelled or in error and cannot move on."""
+
+
+class TaskNotFoundError(EngineError):
+    """No human task has the requested id."""
+
+
+class TaskNotReadyError(EngineError):
+    """The human task was already completed or cancelled; it cannot be claimed or completed again."""
+
+
+class TaskClaimedError(EngineError):
+    """The human task is claimed by another user."""
+
+
+class TaskPermissionError(EngineError):
+    """The actor is neither the assignee nor a candidate of the human task."""
+
+
+class TaskDataInvalidError(EngineError):
+    """The data sent to complete a task is not a JSON object of plain values."""
+
+
+class ScriptError(EngineError):
+    """A BPMN script or expression failed while it ran (a bad name, a type error, a division by zero)."""
+
+    def __init__(self, message, line_number=None):
+        super().__init__(message)
+        self.line_number = line_number
+
+
+class ScriptForbiddenError(ScriptError):
+    """A BPMN script or expression tried something the sandbox does not allow (imports, dunder access, I/O)."""
+
+
+class ScriptLimitError(ScriptError):
+    """A BPMN script or expression ran too long or built values too large."""
+
+
+class ScriptSyntaxError(ScriptError):
+    """A BPMN script or expression is not valid in the restricted language."""
