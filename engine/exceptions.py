@@ -63,3 +63,11 @@ class ScriptLimitError(ScriptError):
 
 class ScriptSyntaxError(ScriptError):
     """A BPMN script or expression is not valid in the restricted language."""
+
+
+class ProcessStepError(EngineError):
+    """Running the process failed at an element (a script, a condition, a gateway with no way out)."""
+
+    def __init__(self, message, element_id=None):
+        super().__init__(message)
+        self.element_id = element_id

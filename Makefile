@@ -1,0 +1,45 @@
+# The whole set-up is two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test test-integration bench system-deps install migrate lint clean
+
+run: install migrate
+	$(PY) manage.py setup_demo
+	$(PY) manage.py serve 127.0.0.1:8000
+
+test: install
+	$(PY) -m pytest -q
+
+test-integration: install
+	$(PY) -m pytest -q -m integration tests/integration
+
+bench: install
+	$(PY) bench/engine_throughput.py
+
+install: system-deps $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is needed (set PYTHON=...)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+# Debian packages: graphviz draws the process diagrams.
+system-deps:
+	@command -v dot >/dev/null 2>&1 || { \
+	  echo "Installing graphviz (Debian package)..."; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq graphviz >/dev/null; }
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) var

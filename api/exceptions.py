@@ -1,0 +1,31 @@
+"""The one place engine errors become HTTP responses."""
+
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from engine import exceptions as engine_errors
+from processes.diagram import DiagramUnavailableError
+
+_STATUS_BY_ERROR = [
+    (engine_errors.DefinitionInvalidError, status.HTTP_400_BAD_REQUEST, "definition_invalid"),
+    (engine_errors.TaskDataInvalidError, status.HTTP_400_BAD_REQUEST, "data_invalid"),
+    (engine_errors.DefinitionNotFoundError, status.HTTP_404_NOT_FOUND, "definition_not_found"),
+    (engine_errors.InstanceNotFoundError, status.HTTP_404_NOT_FOUND, "instance_not_found"),
+    (engine_errors.TaskNotFoundError, status.HTTP_404_NOT_FOUND, "task_not_found"),
+    (engine_errors.TaskPermissionError, status.HTTP_403_FORBIDDEN, "not_a_candidate"),
+    (engine_errors.TaskNotReadyError, status.HTTP_409_CONFLICT, "task_not_ready"),
+    (engine_errors.TaskClaimedError, status.HTTP_409_CONFLICT, "task_claimed"),
+    (engine_errors.InstanceNotRunningError, status.HTTP_409_CONFLICT, "instance_not_running"),
+    (DiagramUnavailableError, status.HTTP_503_SERVICE_UNAVAILABLE, "diagram_unavailable"),
+]
+
+
+def engine_exception_handler(exc, context):
+    for error_class, http_status, code in _STATUS_BY_ERROR:
+        if isinstance(exc, error_class):
+            body = {"detail": str(exc), "code": code}
+            if isinstance(exc, engine_errors.DefinitionInvalidError):
+                body["errors"] = exc.errors
+            return Response(body, status=http_status)
+    return exception_handler(exc, context)

@@ -1,0 +1,114 @@
+"""Serializers shape data in and out; they hold no business logic."""
+
+from rest_framework import serializers
+
+from engine.models import HistoryEvent, HumanTask, ProcessInstance, Timer
+from processes.models import ProcessDefinition
+
+
+class DefinitionSerializer(serializers.ModelSerializer):
+    deployed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = ProcessDefinition
+        fields = ["id", "key", "version", "name", "sha256", "filename", "deployed_by", "deployed_at"]
+
+
+class DefinitionUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="A BPMN 2.0 XML file as a modeling tool exports it.")
+
+
+class TaskSummarySerializer(serializers.ModelSerializer):
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = HumanTask
+        fields = ["id", "element_id", "name", "lane", "status", "assignee", "created_at", "due_at"]
+
+
+class TimerSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Timer
+        fields = ["id", "element_id", "kind", "timer_type", "expression", "due_at", "status", "fired_at"]
+
+
+class InstanceSerializer(serializers.ModelSerializer):
+    process = serializers.CharField(source="process_key", read_only=True)
+    version = serializers.IntegerField(source="definition.version", read_only=True)
+    definition_id = serializers.IntegerField(read_only=True)
+    started_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    error = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ProcessInstance
+        fields = [
+            "id", "process", "version", "definition_id", "status", "tracking_code", "business_key", "data",
+            "error", "started_by", "started_at", "updated_at", "ended_at",
+        ]
+
+    def get_error(self, instance) -> dict | None:
+        if not instance.error_message:
+            return None
+        return {"message": instance.error_message, "element_id": instance.error_element_id or None}
+
+
+class InstanceDetailSerializer(InstanceSerializer):
+    open_tasks = serializers.SerializerMethodField()
+    pending_timers = serializers.SerializerMethodField()
+
+    class Meta(InstanceSerializer.Meta):
+        fields = InstanceSerializer.Meta.fields + ["open_tasks", "pending_timers"]
+
+    def get_open_tasks(self, instance) -> list[dict]:
+        tasks = instance.human_tasks.filter(status__in=["ready", "claimed"]).select_related("assignee")
+        return TaskSummarySerializer(tasks, many=True).data
+
+    def get_pending_timers(self, instance) -> list[dict]:
+        return TimerSerializer(instance.timers.filter(status="pending").order_by("due_at"), many=True).data
+
+
+class InstanceStartSerializer(serializers.Serializer):
+    process = serializers.CharField(help_text="The BPMN process id (definition key); the newest version starts.")
+    data = serializers.JSONField(required=False, default=dict)
+    business_key = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
+
+    def validate_data(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("data must be a JSON object.")
+        return value
+
+
+class HumanTaskSerializer(serializers.ModelSerializer):
+    process = serializers.CharField(source="process_key", read_only=True)
+    instance_id = serializers.IntegerField(read_only=True)
+    tracking_code = serializers.CharField(source="instance.tracking_code", read_only=True)
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    completed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    candidate_groups = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    data = serializers.JSONField(source="instance.data", read_only=True)
+
+    class Meta:
+        model = HumanTask
+        fields = [
+            "id", "process", "instance_id", "tracking_code", "element_id", "name", "documentation", "lane",
+            "status", "assignee", "candidate_groups", "priority", "due_at", "created_at", "claimed_at",
+            "completed_at", "completed_by", "completion_data", "data",
+        ]
+
+
+class TaskCompleteSerializer(serializers.Serializer):
+    data = serializers.JSONField(required=False, default=dict)
+
+    def validate_data(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("data must be a JSON object.")
+        return value
+
+
+class HistoryEventSerializer(serializers.ModelSerializer):
+    task_id = serializers.IntegerField(source="human_task_id", read_only=True)
+    actor = serializers.CharField(source="actor_name", read_only=True)
+
+    class Meta:
+        model = HistoryEvent
+        fields = ["id", "event_type", "occurred_at", "actor", "element_id", "task_id", "details"]

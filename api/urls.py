@@ -1,0 +1,11 @@
+from rest_framework.routers import DefaultRouter
+
+from . import views
+
+router = DefaultRouter()
+router.trailing_slash = "/?"  # both /tasks/1/claim and /tasks/1/claim/ (and diagram.svg without one)
+router.register("process-definitions", views.ProcessDefinitionViewSet, basename="process-definition")
+router.register("process-instances", views.ProcessInstanceViewSet, basename="process-instance")
+router.register("tasks", views.HumanTaskViewSet, basename="task")
+
+urlpatterns = router.urls

@@ -1,0 +1,168 @@
+"""REST API v1. Views parse the request, call one service or selector, and serialize the answer."""
+
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+
+from engine import selectors as engine_selectors
+from engine.exceptions import InstanceNotFoundError, TaskNotFoundError
+from engine.models import HumanTask, HumanTaskStatus
+from engine.services import human_task_claim, human_task_complete, human_task_unclaim, instance_start
+from processes import selectors as process_selectors
+from processes.bpmn_xml import parse_xml
+from processes.diagram import render_svg
+from processes.services import definition_deploy
+
+from . import serializers
+from .filters import HumanTaskFilter, InstanceFilter
+
+
+class CanDeployDefinitions(permissions.BasePermission):
+    """Reading the catalog is for every signed-in user; deploying needs the add-definition permission."""
+
+    def has_permission(self, request, view):
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return request.user.has_perm("processes.add_processdefinition")
+
+
+def _svg_response(svg_bytes):
+    return HttpResponse(svg_bytes, content_type="image/svg+xml")
+
+
+class ProcessDefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = serializers.DefinitionSerializer
+    permission_classes = [permissions.IsAuthenticated, CanDeployDefinitions]
+    filterset_fields = ["key"]
+    ordering_fields = ["key", "version", "deployed_at"]
+
+    def get_queryset(self):
+        return process_selectors.definition_list()
+
+    @extend_schema(
+        request={"multipart/form-data": serializers.DefinitionUploadSerializer},
+        responses={
+            201: serializers.DefinitionSerializer,
+            200: OpenApiResponse(serializers.DefinitionSerializer, description="Identical file already deployed."),
+            400: OpenApiResponse(description="Invalid BPMN: `errors` lists message, line and element_id."),
+        },
+    )
+    def create(self, request):
+        self.parser_classes = [MultiPartParser, FormParser]
+        upload = serializers.DefinitionUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        uploaded = upload.validated_data["file"]
+        definition, created = definition_deploy(
+            content=uploaded.read(), filename=uploaded.name, actor=request.user
+        )
+        body = serializers.DefinitionSerializer(definition).data
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(responses={(200, "image/svg+xml"): OpenApiResponse(description="The process as SVG.")})
+    @action(detail=True, methods=["get"], url_path="diagram.svg")
+    def diagram(self, request, pk=None):
+        definition = self.get_object()
+        tree = parse_xml(definition.bpmn_xml.encode("utf-8"))
+        return _svg_response(render_svg(tree, definition.key))
+
+
+class ProcessInstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    filterset_class = InstanceFilter
+    ordering_fields = ["started_at", "updated_at"]
+    ordering = ["-started_at"]
+
+    def get_queryset(self):
+        return engine_selectors.instance_list_for_user(self.request.user)
+
+    def get_serializer_class(self):
+        if self.action == "retrieve":
+            return serializers.InstanceDetailSerializer
+        if self.action == "create":
+            return serializers.InstanceStartSerializer
+        return serializers.InstanceSerializer
+
+    def get_object(self):
+        try:
+            return super().get_object()
+        except Exception as error:
+            if getattr(error, "status_code", None) == 404:
+                raise InstanceNotFoundError(f"There is no instance {self.kwargs.get('pk')} you may see.")
+            raise
+
+    @extend_schema(request=serializers.InstanceStartSerializer, responses={201: serializers.InstanceDetailSerializer})
+    def create(self, request):
+        start = serializers.InstanceStartSerializer(data=request.data)
+        start.is_valid(raise_exception=True)
+        definition = process_selectors.definition_latest(start.validated_data["process"])
+        instance = instance_start(
+            definition=definition,
+            data=start.validated_data["data"],
+            actor=request.user,
+            business_key=start.validated_data["business_key"],
+        )
+        return Response(serializers.InstanceDetailSerializer(instance).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=serializers.HistoryEventSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def history(self, request, pk=None):
+        instance = self.get_object()
+        events = engine_selectors.instance_history(instance)
+        page = self.paginate_queryset(events)
+        return self.get_paginated_response(serializers.HistoryEventSerializer(page, many=True).data)
+
+    @extend_schema(responses={(200, "image/svg+xml"): OpenApiResponse(description="Current position in colour.")})
+    @action(detail=True, methods=["get"], url_path="diagram.svg")
+    def diagram(self, request, pk=None):
+        instance = self.get_object()
+        open_elements = instance.human_tasks.filter(
+            status__in=[HumanTaskStatus.READY, HumanTaskStatus.CLAIMED]
+        ).values_list("element_id", flat=True)
+        highlight = {element_id: "#ffd54f" for element_id in open_elements}
+        tree = parse_xml(instance.definition.bpmn_xml.encode("utf-8"))
+        return _svg_response(render_svg(tree, instance.process_key, highlight=highlight))
+
+
+class HumanTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The caller's inbox: tasks assigned to them or offered to them or their groups."""
+
+    serializer_class = serializers.HumanTaskSerializer
+    filterset_class = HumanTaskFilter
+    ordering_fields = ["created_at", "due_at", "priority"]
+    ordering = ["created_at", "id"]
+
+    def get_queryset(self):
+        return engine_selectors.human_task_list_for_user(self.request.user)
+
+    def get_object(self):
+        try:
+            task = HumanTask.objects.select_related("instance", "assignee").get(pk=self.kwargs["pk"])
+        except (HumanTask.DoesNotExist, ValueError):
+            raise TaskNotFoundError(f"There is no task {self.kwargs['pk']}.")
+        if not engine_selectors.human_task_visible_to(task, self.request.user):
+            raise TaskNotFoundError(f"There is no task {self.kwargs['pk']} you may see.")
+        return task
+
+    def _answer(self, task):
+        task.refresh_from_db()
+        return Response(self.get_serializer(task).data)
+
+    @extend_schema(request=None, responses=serializers.HumanTaskSerializer)
+    @action(detail=True, methods=["post"])
+    def claim(self, request, pk=None):
+        return self._answer(human_task_claim(task_id=self.get_object().pk, actor=request.user))
+
+    @extend_schema(request=None, responses=serializers.HumanTaskSerializer)
+    @action(detail=True, methods=["post"])
+    def unclaim(self, request, pk=None):
+        return self._answer(human_task_unclaim(task_id=self.get_object().pk, actor=request.user))
+
+    @extend_schema(request=serializers.TaskCompleteSerializer, responses=serializers.HumanTaskSerializer)
+    @action(detail=True, methods=["post"])
+    def complete(self, request, pk=None):
+        body = serializers.TaskCompleteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        task = human_task_complete(task_id=self.get_object().pk, actor=request.user, data=body.validated_data["data"])
+        return self._answer(task)

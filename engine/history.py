@@ -1,0 +1,162 @@
+"""Append-only history: one small function per kind of event.
+
+Every state change the engine makes goes through one of these, so history, audit, analytics and the
+citizen's status page all read the same record of who did what and when.
+"""
+
+from django.utils import timezone
+
+from .models import EventType, HistoryEvent
+
+SYSTEM_ACTOR = "system"
+
+
+def _record(event_type, *, actor, instance=None, definition=None, human_task=None, element_id="", details=None,
+            occurred_at=None):
+    return HistoryEvent.objects.create(
+        event_type=event_type,
+        occurred_at=occurred_at or timezone.now(),
+        definition=definition if definition is not None else getattr(instance, "definition", None),
+        instance=instance,
+        human_task=human_task,
+        element_id=element_id,
+        actor=actor,
+        actor_name=actor.get_username() if actor is not None else SYSTEM_ACTOR,
+        details=details or {},
+    )
+
+
+def record_definition_deployed(definition, *, actor):
+    return _record(
+        EventType.DEFINITION_DEPLOYED,
+        actor=actor,
+        definition=definition,
+        details={"key": definition.key, "version": definition.version, "sha256": definition.sha256},
+    )
+
+
+def record_instance_started(instance, *, actor):
+    return _record(
+        EventType.INSTANCE_STARTED,
+        actor=actor,
+        instance=instance,
+        details={"process": instance.process_key, "version": instance.definition.version},
+    )
+
+
+def record_instance_completed(instance, *, actor):
+    return _record(EventType.INSTANCE_COMPLETED, actor=actor, instance=instance)
+
+
+def record_instance_errored(instance, *, actor, message, element_id):
+    return _record(
+        EventType.INSTANCE_ERRORED,
+        actor=actor,
+        instance=instance,
+        element_id=element_id or "",
+        details={"message": message},
+    )
+
+
+def record_activities_completed(instance, activities, *, actor):
+    """One event per BPMN element the engine finished (events, gateways, scripts, tasks), in order."""
+    now = timezone.now()
+    HistoryEvent.objects.bulk_create(
+        HistoryEvent(
+            event_type=EventType.ACTIVITY_COMPLETED,
+            occurred_at=now,
+            definition_id=instance.definition_id,
+            instance=instance,
+            element_id=activity.element_id,
+            actor=actor,
+            actor_name=actor.get_username() if actor is not None else SYSTEM_ACTOR,
+            details={"name": activity.name, "element_type": activity.element_type},
+        )
+        for activity in activities
+    )
+
+
+def record_task_created(task):
+    return _record(
+        EventType.TASK_CREATED,
+        actor=None,
+        instance=task.instance,
+        human_task=task,
+        element_id=task.element_id,
+        details={"name": task.name, "lane": task.lane},
+        occurred_at=task.created_at,
+    )
+
+
+def record_task_claimed(task, *, actor):
+    return _record(
+        EventType.TASK_CLAIMED, actor=actor, instance=task.instance, human_task=task, element_id=task.element_id
+    )
+
+
+def record_task_unclaimed(task, *, actor, previous_assignee):
+    return _record(
+        EventType.TASK_UNCLAIMED,
+        actor=actor,
+        instance=task.instance,
+        human_task=task,
+        element_id=task.element_id,
+        details={"previous_assignee": previous_assignee},
+    )
+
+
+def record_task_completed(task, *, actor):
+    return _record(
+        EventType.TASK_COMPLETED,
+        actor=actor,
+        instance=task.instance,
+        human_task=task,
+        element_id=task.element_id,
+        details={"data": task.completion_data},
+    )
+
+
+def record_task_cancelled(task, *, reason):
+    return _record(
+        EventType.TASK_CANCELLED,
+        actor=None,
+        instance=task.instance,
+        human_task=task,
+        element_id=task.element_id,
+        details={"reason": reason},
+    )
+
+
+def record_timer_scheduled(timer):
+    return _record(
+        EventType.TIMER_SCHEDULED,
+        actor=None,
+        instance=timer.instance,
+        definition=timer.definition,
+        element_id=timer.element_id,
+        details={"kind": timer.kind, "timer_type": timer.timer_type, "due_at": timer.due_at.isoformat()},
+    )
+
+
+def record_timer_fired(timer):
+    lateness = (timer.fired_at - timer.due_at).total_seconds()
+    return _record(
+        EventType.TIMER_FIRED,
+        actor=None,
+        instance=timer.instance,
+        definition=timer.definition,
+        element_id=timer.element_id,
+        details={"kind": timer.kind, "due_at": timer.due_at.isoformat(), "lateness_seconds": round(lateness, 3)},
+        occurred_at=timer.fired_at,
+    )
+
+
+def record_timer_cancelled(timer, *, reason):
+    return _record(
+        EventType.TIMER_CANCELLED,
+        actor=None,
+        instance=timer.instance,
+        definition=timer.definition,
+        element_id=timer.element_id,
+        details={"reason": reason},
+    )

@@ -1,0 +1,116 @@
+"""What every service does after the engine moved: save the state, project the inbox and timers, log it.
+
+Called inside the service's transaction, with the instance row locked.
+"""
+
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from engine import history
+from engine.models import (
+    OPEN_TASK_STATUSES,
+    HumanTask,
+    HumanTaskStatus,
+    InstanceStatus,
+    ProcessInstance,
+    Timer,
+    TimerStatus,
+)
+from engine.spiff import ProcessRuntime, parsed_process_for
+from processes.bpmn_xml import parse_xml
+
+
+def parsed_process_of(definition):
+    """The definition's parsed spec, from the cache (parsed from the stored file on a miss)."""
+    return parsed_process_for(
+        definition.sha256, definition.key, lambda: parse_xml(definition.bpmn_xml.encode("utf-8")).getroot()
+    )
+
+
+def locked_instance(instance_id):
+    """The instance row, locked until the transaction ends."""
+    return ProcessInstance.objects.select_for_update().select_related("definition").get(pk=instance_id)
+
+
+def runtime_of(instance):
+    return ProcessRuntime.restore(parsed_process_of(instance.definition), instance.state)
+
+
+def save_step(instance, runtime, result, *, actor):
+    """Store the state and the projections after the engine moved, and record what happened."""
+    now = timezone.now()
+    history.record_activities_completed(instance, result.finished, actor=actor)
+    instance.state = runtime.dump()
+    instance.data = runtime.data
+    instance.revision += 1
+    instance.updated_at = now
+    if result.error is not None:
+        instance.status = InstanceStatus.ERROR
+        instance.error_message = str(result.error)
+        instance.error_element_id = result.error.element_id or ""
+        history.record_instance_errored(
+            instance, actor=actor, message=instance.error_message, element_id=instance.error_element_id
+        )
+    elif runtime.is_completed:
+        instance.status = InstanceStatus.COMPLETED
+        instance.ended_at = now
+    instance.save()
+    _project_human_tasks(instance, runtime)
+    _project_timers(instance, runtime)
+    if instance.status == InstanceStatus.COMPLETED:
+        history.record_instance_completed(instance, actor=actor)
+
+
+def _project_human_tasks(instance, runtime):
+    ready = {task.task_id: task for task in runtime.ready_human_tasks()}
+    open_tasks = HumanTask.objects.filter(instance=instance, status__in=OPEN_TASK_STATUSES)
+    for task in open_tasks:
+        if task.spiff_task_id not in ready:
+            task.status = HumanTaskStatus.CANCELLED
+            task.save(update_fields=["status"])
+            history.record_task_cancelled(task, reason="The process moved on without it.")
+        ready.pop(task.spiff_task_id, None)
+    existing = set(
+        HumanTask.objects.filter(spiff_task_id__in=list(ready)).values_list("spiff_task_id", flat=True)
+    )
+    for ready_task in ready.values():
+        if ready_task.task_id in existing:
+            continue
+        task = HumanTask.objects.create(
+            instance=instance,
+            process_key=instance.process_key,
+            spiff_task_id=ready_task.task_id,
+            element_id=ready_task.element_id,
+            name=ready_task.name,
+            lane=ready_task.lane or "",
+            documentation=ready_task.documentation or "",
+        )
+        if ready_task.lane:
+            group, _created = Group.objects.get_or_create(name=ready_task.lane)
+            task.candidate_groups.add(group)
+        history.record_task_created(task)
+
+
+def _project_timers(instance, runtime):
+    waiting = {timer.task_id: timer for timer in runtime.waiting_timers()}
+    for timer in Timer.objects.filter(instance=instance, status=TimerStatus.PENDING):
+        current = waiting.pop(timer.spiff_task_id, None)
+        if current is None:
+            timer.status = TimerStatus.CANCELLED
+            timer.save(update_fields=["status"])
+            history.record_timer_cancelled(timer, reason="The process moved on without it.")
+        elif current.due_at != timer.due_at:
+            timer.due_at = current.due_at
+            timer.save(update_fields=["due_at"])
+    for waiting_timer in waiting.values():
+        timer = Timer.objects.create(
+            definition=instance.definition,
+            instance=instance,
+            spiff_task_id=waiting_timer.task_id,
+            element_id=waiting_timer.element_id,
+            kind=waiting_timer.kind,
+            timer_type=waiting_timer.timer_type,
+            expression=waiting_timer.expression or "",
+            due_at=waiting_timer.due_at,
+        )
+        history.record_timer_scheduled(timer)

@@ -1,0 +1,116 @@
+"""Firing due timers exactly once, however many sweepers run.
+
+A sweep claims due timers with ``select_for_update(skip_locked=True)`` so concurrent sweepers take
+different rows, and stamps them ``claimed_at`` so they are not handed out again for a while. Each
+timer is then fired in its own transaction that locks the instance first and the timer second (the
+same order as every other service, so no deadlock), and re-checks that the timer is still pending.
+A timer whose worker died is claimed again once ``CLAIM_TIMEOUT`` has passed.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from engine import history
+from engine.models import InstanceStatus, Timer, TimerKind, TimerStatus
+from engine.spiff.timer_values import cycle_interval
+
+from .instances import instance_start
+from .steps import locked_instance, runtime_of, save_step
+
+CLAIM_TIMEOUT = timedelta(minutes=5)
+
+
+def timers_claim_due(*, now=None, limit=None):
+    """Claim up to ``limit`` due, pending timers for this sweeper; returns their ids in due order."""
+    now = now or timezone.now()
+    limit = limit or settings.ENGINE_TIMER_SWEEP_BATCH
+    with transaction.atomic():
+        due = (
+            Timer.objects.select_for_update(skip_locked=True)
+            .filter(status=TimerStatus.PENDING, due_at__lte=now)
+            .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - CLAIM_TIMEOUT))
+            .order_by("due_at", "pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        ids = list(due)
+        Timer.objects.filter(pk__in=ids).update(claimed_at=now)
+    return ids
+
+
+def timers_fire_due(*, now=None, limit=None):
+    """Claim and fire due timers in this process (the embedded sweeper); returns how many fired."""
+    return sum(1 for timer_id in timers_claim_due(now=now, limit=limit) if timer_fire(timer_id=timer_id))
+
+
+def timer_fire(*, timer_id):
+    """Fire one timer if it is still pending; returns False when there was nothing to do."""
+    timer = Timer.objects.filter(pk=timer_id, status=TimerStatus.PENDING).first()
+    if timer is None:
+        return False
+    if timer.instance_id is None:
+        return _fire_start_timer(timer_id)
+    return _fire_instance_timer(timer_id, timer.instance_id)
+
+
+def _lock_pending(timer_id):
+    return Timer.objects.select_for_update(skip_locked=True).filter(pk=timer_id, status=TimerStatus.PENDING).first()
+
+
+def _mark_fired(timer):
+    timer.status = TimerStatus.FIRED
+    timer.fired_at = timezone.now()
+    timer.save(update_fields=["status", "fired_at"])
+    history.record_timer_fired(timer)
+
+
+def _fire_instance_timer(timer_id, instance_id):
+    with transaction.atomic():
+        instance = locked_instance(instance_id)
+        timer = _lock_pending(timer_id)
+        if timer is None:
+            return False
+        if instance.status != InstanceStatus.RUNNING:
+            timer.status = TimerStatus.CANCELLED
+            timer.save(update_fields=["status"])
+            history.record_timer_cancelled(timer, reason=f"The instance is {instance.status}.")
+            return False
+        timer.instance = instance
+        _mark_fired(timer)
+        runtime = runtime_of(instance)
+        result = runtime.fire_timer(timer.spiff_task_id)
+        if result is None:
+            return True
+        save_step(instance, runtime, result, actor=None)
+    return True
+
+
+def _fire_start_timer(timer_id):
+    with transaction.atomic():
+        timer = _lock_pending(timer_id)
+        if timer is None:
+            return False
+        _mark_fired(timer)
+        _schedule_next_occurrence(timer)
+        instance_start(
+            definition=timer.definition, data={}, actor=None, timer_start_element_id=timer.element_id
+        )
+    return True
+
+
+def _schedule_next_occurrence(timer):
+    if timer.kind != TimerKind.START or timer.timer_type != "cycle" or timer.remaining_cycles == 0:
+        return
+    next_timer = Timer.objects.create(
+        definition=timer.definition,
+        element_id=timer.element_id,
+        kind=timer.kind,
+        timer_type=timer.timer_type,
+        expression=timer.expression,
+        due_at=timer.due_at + cycle_interval(timer.expression),
+        remaining_cycles=timer.remaining_cycles - 1 if timer.remaining_cycles > 0 else -1,
+    )
+    history.record_timer_scheduled(next_timer)

@@ -1,0 +1,118 @@
+"""Parsing BPMN into SpiffWorkflow specs, and the per-definition spec cache."""
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+)
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+
+from engine.exceptions import DefinitionInvalidError
+
+from .types import StartTimer
+
+SPEC_CACHE_SIZE = 256
+
+
+@dataclass(frozen=True)
+class ParsedProcess:
+    """A process spec with the specs of the subprocesses and called processes it needs."""
+
+    process_id: str
+    name: str
+    spec: object
+    subprocess_specs: dict
+
+    def start_timers(self):
+        """The timer start events of the process itself (not those of event subprocesses)."""
+        timers = []
+        for task_spec in self.spec.task_specs.values():
+            if isinstance(task_spec, StartEvent) and task_spec.bpmn_id:
+                timer_type = timer_type_of(task_spec.event_definition)
+                if timer_type:
+                    timers.append(StartTimer(task_spec.bpmn_id, timer_type, task_spec.event_definition.expression))
+        return timers
+
+
+def timer_type_of(event_definition):
+    """date, duration or cycle for a timer event definition; None for anything else."""
+    if isinstance(event_definition, TimeDateEventDefinition):
+        return "date"
+    if isinstance(event_definition, DurationTimerEventDefinition):
+        return "duration"
+    if isinstance(event_definition, CycleTimerEventDefinition):
+        return "cycle"
+    return None
+
+
+def _line_of(root, element_id):
+    if not element_id:
+        return None
+    found = root.xpath("//*[@id=$element_id]", element_id=element_id)
+    return found[0].sourceline if found else None
+
+
+def parse_process(root, process_id):
+    """Parse one process out of a (safely parsed) lxml document root into a ``ParsedProcess``.
+
+    Raises ``DefinitionInvalidError`` with line and element id when SpiffWorkflow rejects it.
+    """
+    parser = BpmnDmnParser()
+    try:
+        parser.add_bpmn_xml(root, filename=f"{process_id}.bpmn")
+        spec = parser.get_spec(process_id)
+        subprocess_specs = parser.get_subprocess_specs(process_id)
+    except ValidationException as error:
+        element_id = getattr(error, "id", "") or None
+        detail = {"message": str(error), "line": _line_of(root, element_id), "element_id": element_id}
+        raise DefinitionInvalidError(f"The process '{process_id}' cannot be executed: {error}", [detail])
+    except (SpiffWorkflowException, KeyError, ValueError, TypeError, AttributeError) as error:
+        # SpiffWorkflow reports some malformed models with plain Python errors; say so clearly.
+        detail = {"message": f"{type(error).__name__}: {error}", "line": None, "element_id": None}
+        raise DefinitionInvalidError(f"The process '{process_id}' cannot be parsed: {error}", [detail])
+    missing = sorted(name for name, sub_spec in subprocess_specs.items() if sub_spec is None)
+    if missing:
+        errors = [{"message": f"Called process '{name}' is not in this file.", "line": None, "element_id": name}
+                  for name in missing]
+        raise DefinitionInvalidError("Called processes are missing: " + ", ".join(missing), errors)
+    return ParsedProcess(process_id, spec.description or process_id, spec, subprocess_specs)
+
+
+class _SpecCache:
+    """Parsed processes by definition checksum; a definition's file never changes, so neither does its spec."""
+
+    def __init__(self, size):
+        self._size = size
+        self._entries = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_parse(self, key, parse):
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+        parsed = parse()
+        with self._lock:
+            self._entries[key] = parsed
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return parsed
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+
+
+SPEC_CACHE = _SpecCache(SPEC_CACHE_SIZE)
+
+
+def parsed_process_for(sha256, process_id, load_root):
+    """The cached ``ParsedProcess`` of a definition; ``load_root`` gives its lxml root on a miss."""
+    return SPEC_CACHE.get_or_parse((sha256, process_id), lambda: parse_process(load_root(), process_id))

@@ -1,0 +1,56 @@
+"""Plain values the seam hands to the rest of the engine (no SpiffWorkflow objects cross it)."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+
+@dataclass(frozen=True)
+class ReadyHumanTask:
+    """A user or manual task that is READY for a person."""
+
+    task_id: UUID
+    element_id: str
+    name: str
+    element_type: str
+    lane: str | None
+    documentation: str | None
+
+
+@dataclass(frozen=True)
+class WaitingTimer:
+    """A timer event the task tree is waiting on, with the moment it comes due."""
+
+    task_id: UUID
+    element_id: str
+    kind: str  # boundary, intermediate or start (event subprocess start)
+    timer_type: str  # date, duration or cycle
+    expression: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class StartTimer:
+    """A timer start event of a process: it starts new instances on its own."""
+
+    element_id: str
+    timer_type: str
+    expression: str
+
+
+@dataclass(frozen=True)
+class CompletedActivity:
+    """A BPMN element the engine finished while it ran (gateway, script, event, task)."""
+
+    task_id: UUID
+    element_id: str
+    name: str
+    element_type: str
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What one move of the engine did: the elements it finished and, if it stopped on one, the error."""
+
+    finished: list
+    error: Exception | None

@@ -1,0 +1,38 @@
+"""The bundled process library: one folder per process under ``processes/library/``."""
+
+from pathlib import Path
+
+from engine.exceptions import DefinitionInvalidError
+
+from .services import definition_deploy
+
+LIBRARY_DIR = Path(__file__).resolve().parent / "library"
+
+
+def bpmn_files(folder):
+    """Every .bpmn file below ``folder``, in a stable order."""
+    return sorted(Path(folder).rglob("*.bpmn"))
+
+
+def deploy_folder(folder, *, actor, report=None):
+    """Deploy every BPMN file below ``folder``; returns (deployed, unchanged, rejected) lists of names.
+
+    A rejected file does not stop the others; ``report(path, outcome, detail)`` is told about each.
+    """
+    deployed, unchanged, rejected = [], [], []
+    for path in bpmn_files(folder):
+        try:
+            definition, created = definition_deploy(content=path.read_bytes(), filename=path.name, actor=actor)
+        except DefinitionInvalidError as error:
+            rejected.append(path.name)
+            detail = "; ".join(
+                f"line {item.get('line')}: {item.get('message')}" if item.get("line") else item.get("message", "")
+                for item in error.errors
+            ) or str(error)
+            if report:
+                report(path, "rejected", detail)
+            continue
+        (deployed if created else unchanged).append(path.name)
+        if report:
+            report(path, "deployed" if created else "unchanged", f"{definition.key} v{definition.version}")
+    return deployed, unchanged, rejected

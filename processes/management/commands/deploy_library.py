@@ -1,0 +1,15 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from processes.library import LIBRARY_DIR, deploy_folder
+
+
+class Command(BaseCommand):
+    help = "Deploy the bundled process library (processes/library/); unchanged files keep their version."
+
+    def handle(self, *args, **options):
+        def report(path, outcome, detail):
+            self.stdout.write(f"  {outcome:<9} {path.relative_to(LIBRARY_DIR)}  {detail}")
+
+        _deployed, _unchanged, rejected = deploy_folder(LIBRARY_DIR, actor=None, report=report)
+        if rejected:
+            raise CommandError(f"{len(rejected)} bundled file(s) were rejected: {', '.join(rejected)}")
