@@ -16,8 +16,10 @@ test: install
 test-integration: install
 	$(PY) -m pytest -q -m integration tests/integration
 
+# Throughput of the service layer against bare SpiffWorkflow; on its own database (see bench/README.md).
+# Options: make bench BENCH_ARGS="--instances 500 --profile 20"
 bench: install
-	$(PY) bench/engine_throughput.py
+	$(PY) bench/engine_throughput.py $(BENCH_ARGS)
 
 install: system-deps $(STAMP)
 

@@ -12,6 +12,8 @@ from engine.models import Timer, TimerKind, TimerStatus
 from engine.spiff import parse_process
 from engine.spiff.timer_values import first_occurrence
 
+from lxml import etree
+
 from .bpmn_xml import check_bpmn_structure, executable_processes, parse_xml
 from .models import ProcessDefinition
 from .validation import check_runnable_parts
@@ -55,22 +57,31 @@ def definition_deploy(*, content, filename, actor):
 
     Returns (definition, created).
     """
-    _tree, process, parsed = definition_validate(content=content)
+    tree, process, parsed = definition_validate(content=content)
     sha256 = hashlib.sha256(content).hexdigest()
+    text = _as_text(content, tree)
     for _attempt in range(3):
         existing = ProcessDefinition.objects.filter(key=process.id, sha256=sha256).first()
         if existing is not None:
             return existing, False
         try:
             with transaction.atomic():
-                definition = _create_version(process, parsed, content, sha256, filename, actor)
+                definition = _create_version(process, parsed, text, sha256, filename, actor)
             return definition, True
         except IntegrityError:
             continue  # someone deployed the same key at the same moment: take the next number
     raise DefinitionInvalidError("The process is being deployed by someone else right now; try again.")
 
 
-def _create_version(process, parsed, content, sha256, filename, actor):
+def _as_text(content, tree):
+    """The file as text to store: unchanged when it is UTF-8, else re-encoded as UTF-8 by lxml."""
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError:
+        return etree.tostring(tree, xml_declaration=True, encoding="UTF-8").decode("utf-8")
+
+
+def _create_version(process, parsed, text, sha256, filename, actor):
     latest = ProcessDefinition.objects.filter(key=process.id).aggregate(latest=Max("version"))["latest"]
     definition = ProcessDefinition.objects.create(
         key=process.id,
@@ -78,7 +89,7 @@ def _create_version(process, parsed, content, sha256, filename, actor):
         name=process.name or parsed.name or process.id,
         sha256=sha256,
         filename=filename or "",
-        bpmn_xml=content.decode("utf-8"),
+        bpmn_xml=text,
         deployed_by=actor,
     )
     history.record_definition_deployed(definition, actor=actor)

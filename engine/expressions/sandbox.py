@@ -33,12 +33,15 @@ context defines them.
 
 Limits
 ------
-Every node evaluated costs a step (``MAX_STEPS``); bulk work on data (copying, comparing, printing)
-costs one step per ``ELEMENTS_PER_STEP`` elements.  No string or collection may exceed
-``MAX_LENGTH`` and no integer ``MAX_INT_BITS``; operations that could build a huge value in one go
-(``*``, ``**``, ``<<``, ``range``, ``str.zfill``/``replace``/``join``, ``str()`` of nested data,
-f-string widths) are checked *before* they run.  Every failure is a ScriptError subclass from
-:mod:`engine.exceptions` carrying the line number; no other exception escapes.
+The limits are deterministic (steps and sizes, no clock), so a script fails the same way every time.
+Every node evaluated costs a step (``MAX_STEPS``); bulk work on data (copying, comparing, hashing,
+printing, scanning a string) costs one step per ``ELEMENTS_PER_STEP`` elements, and nested data is
+measured before it is compared or printed, so shared references (``[[big] * 1000] * 1000``) cannot
+hide a huge walk.  No string or collection may exceed ``MAX_LENGTH`` and no integer
+``MAX_INT_BITS``; operations that could build a huge value in one go (``*``, ``**``, ``<<``,
+``range``, ``str.zfill``/``replace``/``join``, f-string widths) are checked *before* they run.
+Together these keep any call to well under a second.  Every failure is a ScriptError subclass
+from :mod:`engine.exceptions` carrying the line number; no other exception escapes.
 """
 
 import ast
@@ -681,12 +684,12 @@ class _Interpreter:
     def _augassign(self, node):
         target, op = node.target, type(node.op)
         if isinstance(target, ast.Name):
-            current = self._load_name(target.id)
+            current = _checked(self._load_name(target.id))
             self._scopes[-1][target.id] = self._binary(op, current, self._eval(node.value), inplace=True)
         elif isinstance(target, ast.Subscript):
             container = self._eval(target.value)
             key = self._subscript_key(target.slice)
-            value = self._binary(op, container[key], self._eval(node.value), inplace=True)
+            value = self._binary(op, _checked(container[key]), self._eval(node.value), inplace=True)
             self._store_item(container, key, value)
         else:
             raise ScriptForbiddenError("only names and items can be assigned")

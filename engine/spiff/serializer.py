@@ -49,11 +49,48 @@ def dump_state(workflow):
     """The workflow's task tree and data as a JSON-ready dict."""
     state = _REGISTRY.convert(workflow)
     state["format"] = STATE_FORMAT
+    # SpiffWorkflow stores a task's data as a delta against its parent's and restores it only if the
+    # parent was restored first, i.e. it relies on the order of the ``tasks`` mapping. PostgreSQL's
+    # jsonb does not keep key order, so the order is kept in a list as well (lists keep theirs).
+    state[_TASK_ORDER] = list(state["tasks"])
+    for subprocess in state.get("subprocesses", {}).values():
+        subprocess[_TASK_ORDER] = list(subprocess["tasks"])
     return state
 
 
 def load_state(state, spec, subprocess_specs):
     """Rebuild a workflow from ``dump_state`` output and its (cached) spec."""
-    state = dict(state)
+    state = _tasks_in_order(state)
     state.pop("format", None)
+    state["subprocesses"] = {key: _tasks_in_order(sub) for key, sub in state.get("subprocesses", {}).items()}
     return _REGISTRY.restore(state, spec=spec, subprocess_specs=subprocess_specs)
+
+
+_TASK_ORDER = "task_order"
+
+
+def _tasks_in_order(workflow_state):
+    """A copy of a (sub)workflow's state whose ``tasks`` mapping is in the stored order, parents first."""
+    state = dict(workflow_state)
+    tasks = state["tasks"]
+    order = state.pop(_TASK_ORDER, None)
+    if not order or len(order) != len(tasks) or set(order) != set(tasks):
+        order = _parents_first(tasks, state.get("root"))
+    state["tasks"] = {task_id: tasks[task_id] for task_id in order}
+    return state
+
+
+def _parents_first(tasks, root):
+    """Task ids in breadth-first tree order (for states stored before the order was kept)."""
+    roots = [root] if root in tasks else []
+    roots += [task_id for task_id, task in tasks.items() if task_id != root and task.get("parent") not in tasks]
+    order, seen = [], set()
+    queue = list(roots)
+    while queue:
+        task_id = queue.pop(0)
+        if task_id in seen:
+            continue
+        seen.add(task_id)
+        order.append(task_id)
+        queue += [child for child in tasks[task_id].get("children", []) if child in tasks]
+    return order + [task_id for task_id in tasks if task_id not in seen]

@@ -12,7 +12,6 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
-from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine.exceptions import DefinitionInvalidError
 
@@ -73,8 +72,9 @@ def parse_process(root, process_id):
         element_id = getattr(error, "id", "") or None
         detail = {"message": str(error), "line": _line_of(root, element_id), "element_id": element_id}
         raise DefinitionInvalidError(f"The process '{process_id}' cannot be executed: {error}", [detail])
-    except (SpiffWorkflowException, KeyError, ValueError, TypeError, AttributeError) as error:
-        # SpiffWorkflow reports some malformed models with plain Python errors; say so clearly.
+    except Exception as error:  # noqa: BLE001
+        # SpiffWorkflow reports some malformed models with plain Python errors (KeyError, IndexError,
+        # AttributeError...): an upload must get a clear 400, never a crash.
         detail = {"message": f"{type(error).__name__}: {error}", "line": None, "element_id": None}
         raise DefinitionInvalidError(f"The process '{process_id}' cannot be parsed: {error}", [detail])
     missing = sorted(name for name, sub_spec in subprocess_specs.items() if sub_spec is None)
