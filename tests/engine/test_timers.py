@@ -145,3 +145,23 @@ def test_new_version_replaces_the_start_timer_of_the_old(analyst, clock):
     assert new.version == old.version + 1
     assert Timer.objects.get(definition=old).status == TimerStatus.CANCELLED
     assert Timer.objects.get(definition=new).status == TimerStatus.PENDING
+
+
+def test_date_timers_start_an_instance_and_hold_it_until_their_moment(analyst, clock):
+    """A timeDate start event starts one instance at its date; a quoted timeDate catch event waits until its time."""
+    definition, _ = definition_deploy(
+        content=fixture_bytes("timers/date_timers.bpmn"), filename="d.bpmn", actor=analyst
+    )
+    (start_timer,) = Timer.objects.filter(definition=definition, status="pending")
+    assert start_timer.due_at == datetime(2026, 3, 4, 1, 0, tzinfo=UTC)
+    clock.move_to(datetime(2026, 3, 4, 1, 0, 5, tzinfo=UTC))
+    assert timers_fire_due() == 1
+    (instance,) = ProcessInstance.objects.filter(definition=definition)
+    (noon,) = _pending(instance).values()
+    assert noon.due_at == datetime(2026, 3, 4, 5, 0, tzinfo=UTC)
+    clock.move_to(datetime(2026, 3, 4, 5, 0, 1, tzinfo=UTC))
+    assert timers_fire_due() == 1
+    assert HumanTask.objects.filter(instance=instance, element_id="open_counter", status="ready").exists()
+    clock.shift(timedelta(days=30))
+    assert timers_fire_due() == 0
+    assert ProcessInstance.objects.filter(definition=definition).count() == 1
