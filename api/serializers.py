@@ -8,14 +8,18 @@ from processes.models import ProcessDefinition
 
 class DefinitionSerializer(serializers.ModelSerializer):
     deployed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    agency = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
     class Meta:
         model = ProcessDefinition
-        fields = ["id", "key", "version", "name", "sha256", "filename", "deployed_by", "deployed_at"]
+        fields = ["id", "key", "version", "name", "agency", "sha256", "filename", "deployed_by", "deployed_at"]
 
 
 class DefinitionUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="A BPMN 2.0 XML file as a modeling tool exports it.")
+    agency = serializers.CharField(
+        required=False, help_text="Agency code; only superusers choose, analysts deploy for their own agency."
+    )
 
 
 class TaskSummarySerializer(serializers.ModelSerializer):
@@ -71,6 +75,10 @@ class InstanceStartSerializer(serializers.Serializer):
     process = serializers.CharField(help_text="The BPMN process id (definition key); the newest version starts.")
     data = serializers.JSONField(required=False, default=dict)
     business_key = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
+    applicant = serializers.CharField(
+        required=False, allow_blank=True, help_text="Username of the citizen who applies (default: the caller, "
+        "when the caller is a citizen)."
+    )
 
     def validate_data(self, value):
         if not isinstance(value, dict):
@@ -84,15 +92,17 @@ class HumanTaskSerializer(serializers.ModelSerializer):
     tracking_code = serializers.CharField(source="instance.tracking_code", read_only=True)
     assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
     completed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    agency = serializers.SlugRelatedField(slug_field="code", read_only=True)
     candidate_groups = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
     data = serializers.JSONField(source="instance.data", read_only=True)
 
     class Meta:
         model = HumanTask
         fields = [
-            "id", "process", "instance_id", "tracking_code", "element_id", "name", "documentation", "lane",
-            "status", "assignee", "candidate_groups", "priority", "due_at", "created_at", "claimed_at",
-            "completed_at", "completed_by", "completion_data", "data",
+            "id", "process", "agency", "instance_id", "tracking_code", "element_id", "name", "documentation",
+            "lane", "status", "assignee", "owner", "delegation_state", "candidate_groups", "priority", "due_at",
+            "created_at", "claimed_at", "completed_at", "completed_by", "draft_data", "completion_data", "data",
         ]
 
 
@@ -103,6 +113,10 @@ class TaskCompleteSerializer(serializers.Serializer):
         if not isinstance(value, dict):
             raise serializers.ValidationError("data must be a JSON object.")
         return value
+
+
+class TaskUserSerializer(serializers.Serializer):
+    user = serializers.CharField(allow_null=True, help_text="Username (null: nobody).")
 
 
 class HistoryEventSerializer(serializers.ModelSerializer):

@@ -1,16 +1,27 @@
 """REST API v1. Views parse the request, call one service or selector, and serialize the answer."""
 
+from django.contrib.auth import get_user_model
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import mixins, permissions, status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from engine import selectors as engine_selectors
-from engine.exceptions import InstanceNotFoundError, TaskNotFoundError
 from engine.models import HumanTask, HumanTaskStatus
-from engine.services import human_task_claim, human_task_complete, human_task_unclaim, instance_start
+from engine.agencies import agency_of, default_agency
+from engine.exceptions import DefinitionInvalidError, InstanceNotFoundError, TaskDataInvalidError, TaskNotFoundError
+from engine.models import Agency
+from engine.services import (
+    human_task_assign,
+    human_task_claim,
+    human_task_complete,
+    human_task_delegate,
+    human_task_resolve,
+    human_task_unclaim,
+    instance_start,
+)
 from processes import selectors as process_selectors
 from processes.bpmn_xml import parse_xml
 from processes.diagram import render_svg
@@ -20,13 +31,23 @@ from . import serializers
 from .filters import HumanTaskFilter, InstanceFilter
 
 
-class CanDeployDefinitions(permissions.BasePermission):
-    """Reading the catalog is for every signed-in user; deploying needs the add-definition permission."""
+def _deploy_agency(user, agency_code):
+    """The analyst's own agency; a superuser names one (or gets the default agency)."""
+    if agency_code:
+        agency = Agency.objects.filter(code=agency_code).first()
+        if agency is None:
+            raise DefinitionInvalidError(f"There is no agency '{agency_code}'.")
+        return agency
+    return agency_of(user) or default_agency()
 
-    def has_permission(self, request, view):
-        if request.method in permissions.SAFE_METHODS:
-            return True
-        return request.user.has_perm("processes.add_processdefinition")
+
+def _user_or_none(username):
+    if not username:
+        return None
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise TaskDataInvalidError(f"There is no user '{username}'.")
+    return user
 
 
 def _svg_response(svg_bytes):
@@ -35,7 +56,6 @@ def _svg_response(svg_bytes):
 
 class ProcessDefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = serializers.DefinitionSerializer
-    permission_classes = [permissions.IsAuthenticated, CanDeployDefinitions]
     filterset_fields = ["key"]
     ordering_fields = ["key", "version", "deployed_at"]
 
@@ -55,8 +75,9 @@ class ProcessDefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         upload = serializers.DefinitionUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         uploaded = upload.validated_data["file"]
+        agency = _deploy_agency(request.user, upload.validated_data.get("agency"))
         definition, created = definition_deploy(
-            content=uploaded.read(), filename=uploaded.name, actor=request.user
+            content=uploaded.read(), filename=uploaded.name, actor=request.user, agency=agency
         )
         body = serializers.DefinitionSerializer(definition).data
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
@@ -102,6 +123,7 @@ class ProcessInstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, v
             data=start.validated_data["data"],
             actor=request.user,
             business_key=start.validated_data["business_key"],
+            applicant=_user_or_none(start.validated_data.get("applicant")),
         )
         return Response(serializers.InstanceDetailSerializer(instance).data, status=status.HTTP_201_CREATED)
 
@@ -158,6 +180,39 @@ class HumanTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     @action(detail=True, methods=["post"])
     def unclaim(self, request, pk=None):
         return self._answer(human_task_unclaim(task_id=self.get_object().pk, actor=request.user))
+
+    @extend_schema(request=serializers.TaskUserSerializer, responses=serializers.HumanTaskSerializer)
+    @action(detail=True, methods=["post"])
+    def assign(self, request, pk=None):
+        """A supervisor assigns the task to an officer (``{"user": null}`` takes it back)."""
+        body = serializers.TaskUserSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        task = human_task_assign(
+            task_id=self.get_object().pk, actor=request.user, assignee_username=body.validated_data["user"]
+        )
+        return self._answer(task)
+
+    @extend_schema(request=serializers.TaskUserSerializer, responses=serializers.HumanTaskSerializer)
+    @action(detail=True, methods=["post"])
+    def delegate(self, request, pk=None):
+        """The assignee hands the task to a colleague, who resolves it back."""
+        body = serializers.TaskUserSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        if not body.validated_data["user"]:
+            raise TaskDataInvalidError("Name the user to delegate to.")
+        task = human_task_delegate(
+            task_id=self.get_object().pk, actor=request.user, delegate_username=body.validated_data["user"]
+        )
+        return self._answer(task)
+
+    @extend_schema(request=serializers.TaskCompleteSerializer, responses=serializers.HumanTaskSerializer)
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        """The delegate returns the task to its owner with their data; the owner then completes it."""
+        body = serializers.TaskCompleteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        task = human_task_resolve(task_id=self.get_object().pk, actor=request.user, data=body.validated_data["data"])
+        return self._answer(task)
 
     @extend_schema(request=serializers.TaskCompleteSerializer, responses=serializers.HumanTaskSerializer)
     @action(detail=True, methods=["post"])

@@ -155,3 +155,8 @@ LOGGING = {
         "spiff": {"level": "WARNING"},
     },
 }
+# The agency that bundled processes and imports belong to unless a command names another.
+ENGINE_DEFAULT_AGENCY = os.environ.get("ENGINE_DEFAULT_AGENCY", "demo")
+ENGINE_DEFAULT_AGENCY_NAME = os.environ.get("ENGINE_DEFAULT_AGENCY_NAME", "Kantor Pelayanan Demo")
+# Lanes whose tasks go to the citizen who applied (the instance's applicant).
+ENGINE_APPLICANT_LANES = ["Applicant", "Pemohon", "Citizen", "Warga"]

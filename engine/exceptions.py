@@ -41,6 +41,18 @@ class TaskPermissionError(EngineError):
     """The actor is neither the assignee nor a candidate of the human task."""
 
 
+class TaskDelegatedError(EngineError):
+    """The task is delegated: the delegate must resolve it before it can be completed or handed on."""
+
+
+class TaskAssigneeInvalidError(EngineError):
+    """The user a task is assigned or delegated to does not exist or may not work on it."""
+
+
+class PermissionDeniedError(EngineError):
+    """The actor's role or agency does not allow this action."""
+
+
 class TaskDataInvalidError(EngineError):
     """The data sent to complete a task is not a JSON object of plain values."""
 

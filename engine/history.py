@@ -105,6 +105,43 @@ def record_task_unclaimed(task, *, actor, previous_assignee):
     )
 
 
+def record_task_assigned(task, *, actor, previous_assignee):
+    return _record(
+        EventType.TASK_ASSIGNED,
+        actor=actor,
+        instance=task.instance,
+        human_task=task,
+        element_id=task.element_id,
+        details={"assignee": _username(task.assignee), "previous_assignee": previous_assignee},
+    )
+
+
+def record_task_delegated(task, *, actor):
+    return _record(
+        EventType.TASK_DELEGATED,
+        actor=actor,
+        instance=task.instance,
+        human_task=task,
+        element_id=task.element_id,
+        details={"owner": _username(task.owner), "delegate": _username(task.assignee)},
+    )
+
+
+def record_task_resolved(task, *, actor):
+    return _record(
+        EventType.TASK_RESOLVED,
+        actor=actor,
+        instance=task.instance,
+        human_task=task,
+        element_id=task.element_id,
+        details={"owner": _username(task.owner), "data": task.draft_data},
+    )
+
+
+def _username(user):
+    return user.get_username() if user is not None else None
+
+
 def record_task_completed(task, *, actor):
     return _record(
         EventType.TASK_COMPLETED,

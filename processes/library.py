@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from engine.exceptions import DefinitionInvalidError
+from engine.exceptions import DefinitionInvalidError, PermissionDeniedError
 
 from .services import definition_deploy
 
@@ -14,7 +14,7 @@ def bpmn_files(folder):
     return sorted(Path(folder).rglob("*.bpmn"))
 
 
-def deploy_folder(folder, *, actor, report=None):
+def deploy_folder(folder, *, actor, agency, report=None):
     """Deploy every BPMN file below ``folder``; returns (deployed, unchanged, rejected) lists of names.
 
     A rejected file does not stop the others; ``report(path, outcome, detail)`` is told about each.
@@ -22,12 +22,14 @@ def deploy_folder(folder, *, actor, report=None):
     deployed, unchanged, rejected = [], [], []
     for path in bpmn_files(folder):
         try:
-            definition, created = definition_deploy(content=path.read_bytes(), filename=path.name, actor=actor)
-        except DefinitionInvalidError as error:
+            definition, created = definition_deploy(
+                content=path.read_bytes(), filename=path.name, actor=actor, agency=agency
+            )
+        except (DefinitionInvalidError, PermissionDeniedError) as error:
             rejected.append(path.name)
             detail = "; ".join(
                 f"line {item.get('line')}: {item.get('message')}" if item.get("line") else item.get("message", "")
-                for item in error.errors
+                for item in getattr(error, "errors", [])
             ) or str(error)
             if report:
                 report(path, "rejected", detail)

@@ -10,6 +10,7 @@ class ProcessDefinition(models.Model):
     key = models.CharField(max_length=255, help_text="The BPMN process id.")
     version = models.PositiveIntegerField()
     name = models.CharField(max_length=500, blank=True)
+    agency = models.ForeignKey("engine.Agency", on_delete=models.PROTECT, related_name="definitions")
     sha256 = models.CharField(max_length=64, help_text="Checksum of the uploaded file.")
     filename = models.CharField(max_length=255, blank=True)
     bpmn_xml = models.TextField()

@@ -7,8 +7,9 @@ from django.db.models import Max
 from django.utils import timezone
 
 from engine import history
-from engine.exceptions import DefinitionInvalidError
-from engine.models import Timer, TimerKind, TimerStatus
+from engine.agencies import membership_of
+from engine.exceptions import DefinitionInvalidError, PermissionDeniedError
+from engine.models import Role, Timer, TimerKind, TimerStatus
 from engine.spiff import parse_process
 from engine.spiff.timer_values import first_occurrence
 
@@ -52,12 +53,33 @@ def definition_validate(*, content):
     return tree, process, parsed
 
 
-def definition_deploy(*, content, filename, actor):
-    """Deploy a BPMN file as the next version of its process; identical content returns the existing one.
+def _require_deployer(actor, agency):
+    """Analysts deploy for their own agency; superusers and system commands (actor None) for any."""
+    if actor is None or actor.is_superuser:
+        return
+    membership = membership_of(actor)
+    if membership is None or membership.role != Role.ANALYST:
+        raise PermissionDeniedError(f"{actor.get_username()} is not a process analyst.")
+    if membership.agency_id != agency.pk:
+        raise PermissionDeniedError(f"{actor.get_username()} may deploy only for {membership.agency.code}.")
 
-    Returns (definition, created).
+
+def _require_key_of(agency, key):
+    owner = ProcessDefinition.objects.filter(key=key).exclude(agency=agency).values_list("agency__code", flat=True)
+    owner = owner.first()
+    if owner is not None:
+        message = f"The process key '{key}' belongs to agency '{owner}'; give the process another id."
+        raise DefinitionInvalidError(message, [{"message": message, "line": None, "element_id": key}])
+
+
+def definition_deploy(*, content, filename, actor, agency):
+    """Deploy a BPMN file for ``agency`` as the next version of its process.
+
+    Identical content returns the existing version. Returns (definition, created).
     """
+    _require_deployer(actor, agency)
     tree, process, parsed = definition_validate(content=content)
+    _require_key_of(agency, process.id)
     sha256 = hashlib.sha256(content).hexdigest()
     text = _as_text(content, tree)
     for _attempt in range(3):
@@ -66,7 +88,7 @@ def definition_deploy(*, content, filename, actor):
             return existing, False
         try:
             with transaction.atomic():
-                definition = _create_version(process, parsed, text, sha256, filename, actor)
+                definition = _create_version(process, parsed, text, sha256, filename, actor, agency)
             return definition, True
         except IntegrityError:
             continue  # someone deployed the same key at the same moment: take the next number
@@ -81,10 +103,11 @@ def _as_text(content, tree):
         return etree.tostring(tree, xml_declaration=True, encoding="UTF-8").decode("utf-8")
 
 
-def _create_version(process, parsed, text, sha256, filename, actor):
+def _create_version(process, parsed, text, sha256, filename, actor, agency):
     latest = ProcessDefinition.objects.filter(key=process.id).aggregate(latest=Max("version"))["latest"]
     definition = ProcessDefinition.objects.create(
         key=process.id,
+        agency=agency,
         version=(latest or 0) + 1,
         name=process.name or parsed.name or process.id,
         sha256=sha256,

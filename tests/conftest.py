@@ -3,10 +3,12 @@
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import Group, Permission, User
+from django.contrib.auth.models import User
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from engine.agencies import agency_ensure, membership_set
+from engine.models import Role
 from engine.spiff.specs import SPEC_CACHE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,43 +31,63 @@ def _fresh_spec_cache():
     SPEC_CACHE.clear()
 
 
-def _user(username, *groups, permissions=()):
+@pytest.fixture
+def agency(db):
+    return agency_ensure("demo", name="Kantor Pelayanan Demo")
+
+
+@pytest.fixture
+def other_agency(db):
+    return agency_ensure("other", name="Dinas Lain")
+
+
+def make_user(username, agency=None, role=Role.OFFICER, groups=()):
+    """A user; with an agency, a member of it with ``role`` and in its named groups."""
     user = User.objects.create_user(username=username, password=f"{username}-pw")
-    for name in groups:
-        user.groups.add(Group.objects.get_or_create(name=name)[0])
-    for codename in permissions:
-        user.user_permissions.add(Permission.objects.get(codename=codename))
+    if agency is not None:
+        membership_set(user=user, agency=agency, role=role, groups=groups)
     return user
 
 
 @pytest.fixture
-def analyst(db):
-    return _user("analyst", permissions=["add_processdefinition"])
+def analyst(agency):
+    return make_user("analyst", agency, Role.ANALYST)
 
 
 @pytest.fixture
-def officer(db):
-    return _user("officer", "Front Office", "Verifier", "Clerks")
+def officer(agency):
+    return make_user("officer", agency, Role.OFFICER, ["Front Office", "Verifier", "Clerks"])
 
 
 @pytest.fixture
-def second_officer(db):
-    return _user("second_officer", "Front Office", "Verifier", "Clerks")
+def second_officer(agency):
+    return make_user("second_officer", agency, Role.OFFICER, ["Front Office", "Verifier", "Clerks"])
 
 
 @pytest.fixture
-def head(db):
-    return _user("head", "Head of Office")
+def supervisor(agency):
+    return make_user("supervisor", agency, Role.SUPERVISOR, ["Front Office"])
+
+
+@pytest.fixture
+def manager(agency):
+    return make_user("manager", agency, Role.MANAGER)
+
+
+@pytest.fixture
+def head(agency):
+    return make_user("head", agency, Role.OFFICER, ["Head of Office"])
 
 
 @pytest.fixture
 def applicant(db):
-    return _user("applicant", "Applicant")
+    """A citizen: no agency; the applicant of the instances they start."""
+    return make_user("applicant")
 
 
 @pytest.fixture
-def outsider(db):
-    return _user("outsider", "Another Agency")
+def outsider(other_agency):
+    return make_user("outsider", other_agency, Role.OFFICER, ["Front Office", "Verifier"])
 
 
 def client_for(user):

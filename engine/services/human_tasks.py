@@ -1,25 +1,34 @@
-"""Claiming and completing human tasks. Conflicts raise errors the API answers with 409."""
+"""The human task lifecycle: claim, unclaim, assign, delegate, resolve, complete.
 
+Every change locks the instance row, then the task row (the same order as every other service),
+checks the task is still open and that the actor may do this, and records who did it and when.
+Conflicts (already completed, claimed by someone else, delegated) raise errors the API answers
+with 409.
+"""
+
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
 from engine import history
 from engine.exceptions import (
     InstanceNotRunningError,
+    TaskAssigneeInvalidError,
     TaskClaimedError,
+    TaskDelegatedError,
     TaskNotFoundError,
     TaskNotReadyError,
     TaskPermissionError,
 )
-from engine.models import HumanTask, HumanTaskStatus, InstanceStatus
-from engine.selectors import human_task_visible_to
+from engine.models import DelegationState, HumanTask, HumanTaskStatus, InstanceStatus
+from engine.selectors import human_task_supervised_by, human_task_visible_to, human_task_workable_by
 
 from .instances import validate_data
 from .steps import locked_instance, runtime_of, save_step
 
 
 def _locked_task(task_id, actor):
-    """Lock the task's instance, then the task (always in that order), and check the actor may act."""
+    """Lock the task's instance, then the task, and check it is open and visible to the actor."""
     instance_id = HumanTask.objects.filter(pk=task_id).values_list("instance_id", flat=True).first()
     if instance_id is None:
         raise TaskNotFoundError(f"There is no task {task_id}.")
@@ -27,18 +36,36 @@ def _locked_task(task_id, actor):
     task = HumanTask.objects.select_for_update().get(pk=task_id)
     task.instance = instance
     if not human_task_visible_to(task, actor):
-        raise TaskPermissionError(f"{actor.get_username()} is not a candidate for task {task_id}.")
+        raise TaskPermissionError(f"{actor.get_username()} may not see task {task_id}.")
     if not task.is_open:
         raise TaskNotReadyError(f"Task {task_id} is {task.status}; it cannot be changed any more.")
     return task
 
 
-def _claim(task, actor):
-    task.status = HumanTaskStatus.CLAIMED
-    task.assignee = actor
-    task.claimed_at = timezone.now()
-    task.save(update_fields=["status", "assignee", "claimed_at"])
-    history.record_task_claimed(task, actor=actor)
+def _require_workable(task, user):
+    if not human_task_workable_by(task, user):
+        raise TaskPermissionError(f"{user.get_username()} is not a candidate for task {task.pk}.")
+
+
+def _require_not_delegated(task):
+    if task.delegation_state == DelegationState.PENDING:
+        raise TaskDelegatedError(
+            f"Task {task.pk} is delegated to {task.assignee.get_username()}, who must resolve it first."
+        )
+
+
+def _user_named(username):
+    user = get_user_model().objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise TaskAssigneeInvalidError(f"There is no active user '{username}'.")
+    return user
+
+
+def _set_assignee(task, user):
+    task.assignee = user
+    task.status = HumanTaskStatus.CLAIMED if user is not None else HumanTaskStatus.READY
+    task.claimed_at = timezone.now() if user is not None else None
+    task.save(update_fields=["assignee", "status", "claimed_at", "owner", "delegation_state", "draft_data"])
 
 
 def human_task_claim(*, task_id, actor):
@@ -49,32 +76,82 @@ def human_task_claim(*, task_id, actor):
             if task.assignee_id == actor.pk:
                 return task
             raise TaskClaimedError(f"Task {task_id} is already claimed by {task.assignee.get_username()}.")
-        _claim(task, actor)
+        _require_workable(task, actor)
+        _set_assignee(task, actor)
+        history.record_task_claimed(task, actor=actor)
     return task
 
 
 def human_task_unclaim(*, task_id, actor):
-    """Give a claimed task back to its candidates; only the assignee or a superuser may."""
+    """Give a claimed task back to its candidates: the assignee or a supervisor of its agency may."""
     with transaction.atomic():
         task = _locked_task(task_id, actor)
         if task.status != HumanTaskStatus.CLAIMED:
             raise TaskNotReadyError(f"Task {task_id} is not claimed.")
-        if task.assignee_id != actor.pk and not actor.is_superuser:
+        _require_not_delegated(task)
+        if task.assignee_id != actor.pk and not human_task_supervised_by(task, actor):
             raise TaskClaimedError(f"Task {task_id} is claimed by {task.assignee.get_username()}.")
         previous = task.assignee.get_username()
-        task.status = HumanTaskStatus.READY
-        task.assignee = None
-        task.claimed_at = None
-        task.save(update_fields=["status", "assignee", "claimed_at"])
+        _set_assignee(task, None)
         history.record_task_unclaimed(task, actor=actor, previous_assignee=previous)
+    return task
+
+
+def human_task_assign(*, task_id, actor, assignee_username):
+    """A supervisor gives the task to an officer who may work it (or to nobody, with None)."""
+    with transaction.atomic():
+        task = _locked_task(task_id, actor)
+        if not human_task_supervised_by(task, actor):
+            raise TaskPermissionError(f"Only a supervisor of {task.agency.code} may assign task {task_id}.")
+        _require_not_delegated(task)
+        assignee = _user_named(assignee_username) if assignee_username else None
+        if assignee is not None and not human_task_workable_by(task, assignee):
+            raise TaskAssigneeInvalidError(f"{assignee_username} may not work on task {task_id}.")
+        previous = task.assignee.get_username() if task.assignee else None
+        _set_assignee(task, assignee)
+        history.record_task_assigned(task, actor=actor, previous_assignee=previous)
+    return task
+
+
+def human_task_delegate(*, task_id, actor, delegate_username):
+    """The assignee (or a supervisor) hands the task to a colleague, who resolves it back to them."""
+    with transaction.atomic():
+        task = _locked_task(task_id, actor)
+        _require_not_delegated(task)
+        if task.assignee_id != actor.pk and not human_task_supervised_by(task, actor):
+            raise TaskClaimedError(f"Task {task_id} must be claimed by {actor.get_username()} to delegate it.")
+        delegate = _user_named(delegate_username)
+        if delegate.pk == actor.pk:
+            raise TaskAssigneeInvalidError("A task cannot be delegated to oneself.")
+        task.owner = task.assignee or actor
+        task.delegation_state = DelegationState.PENDING
+        _set_assignee(task, delegate)
+        history.record_task_delegated(task, actor=actor)
+    return task
+
+
+def human_task_resolve(*, task_id, actor, data):
+    """The delegate hands the task back to its owner with the data they worked out."""
+    data = validate_data(data)
+    with transaction.atomic():
+        task = _locked_task(task_id, actor)
+        if task.delegation_state != DelegationState.PENDING:
+            raise TaskNotReadyError(f"Task {task_id} is not delegated.")
+        if task.assignee_id != actor.pk:
+            raise TaskClaimedError(f"Only the delegate {task.assignee.get_username()} may resolve task {task_id}.")
+        owner = task.owner
+        task.delegation_state = DelegationState.RESOLVED
+        task.draft_data = {**task.draft_data, **data}
+        _set_assignee(task, owner)
+        history.record_task_resolved(task, actor=actor)
     return task
 
 
 def human_task_complete(*, task_id, actor, data):
     """Complete a task with the officer's data and run the process on to its next wait.
 
-    An unclaimed task is claimed for the actor first. A task claimed by someone else, or no
-    longer open, is refused; so a second completion never happens.
+    An unclaimed task is claimed for the actor first. A task claimed by someone else, delegated, or
+    no longer open is refused; so a second completion never happens.
     """
     data = validate_data(data)
     with transaction.atomic():
@@ -82,10 +159,14 @@ def human_task_complete(*, task_id, actor, data):
         instance = task.instance
         if instance.status != InstanceStatus.RUNNING:
             raise InstanceNotRunningError(f"Instance {instance.pk} is {instance.status}.")
+        _require_not_delegated(task)
         if task.status == HumanTaskStatus.CLAIMED and task.assignee_id != actor.pk:
             raise TaskClaimedError(f"Task {task_id} is claimed by {task.assignee.get_username()}.")
         if task.status == HumanTaskStatus.READY:
-            _claim(task, actor)
+            _require_workable(task, actor)
+            _set_assignee(task, actor)
+            history.record_task_claimed(task, actor=actor)
+        data = {**task.draft_data, **data}
         runtime = runtime_of(instance)
         result = runtime.complete_human_task(task.spiff_task_id, data)
         if any(activity.task_id == task.spiff_task_id for activity in result.finished):

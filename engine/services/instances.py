@@ -6,6 +6,7 @@ import secrets
 from django.db import transaction
 
 from engine import history
+from engine.agencies import membership_of
 from engine.exceptions import TaskDataInvalidError
 from engine.models import ProcessInstance
 from engine.spiff import ProcessRuntime
@@ -41,9 +42,15 @@ def validate_data(data):
     return data
 
 
-def instance_start(*, definition, data, actor, business_key="", timer_start_element_id=None):
-    """Start an instance of ``definition`` and run it up to its first wait (task, timer or end)."""
+def instance_start(*, definition, data, actor, business_key="", applicant=None, timer_start_element_id=None):
+    """Start an instance of ``definition`` and run it up to its first wait (task, timer or end).
+
+    ``applicant`` is the citizen the application belongs to; a citizen who starts it themselves is
+    its applicant.
+    """
     data = validate_data(data)
+    if applicant is None and actor is not None and membership_of(actor) is None and not actor.is_superuser:
+        applicant = actor
     with transaction.atomic():
         runtime = ProcessRuntime.new(parsed_process_of(definition), data)
         instance = ProcessInstance.objects.create(
@@ -53,6 +60,7 @@ def instance_start(*, definition, data, actor, business_key="", timer_start_elem
             business_key=business_key or "",
             data=data,
             started_by=actor,
+            applicant=applicant,
         )
         history.record_instance_started(instance, actor=actor)
         result = runtime.start(timer_start_element_id)

@@ -3,10 +3,10 @@
 Called inside the service's transaction, with the instance row locked.
 """
 
-from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from engine import history
+from engine.agencies import is_applicant_lane, resolve_group
 from engine.models import (
     OPEN_TASK_STATUSES,
     HumanTask,
@@ -78,6 +78,7 @@ def _project_human_tasks(instance, runtime):
             continue
         task = HumanTask.objects.create(
             instance=instance,
+            agency_id=instance.definition.agency_id,
             process_key=instance.process_key,
             spiff_task_id=ready_task.task_id,
             element_id=ready_task.element_id,
@@ -85,10 +86,18 @@ def _project_human_tasks(instance, runtime):
             lane=ready_task.lane or "",
             documentation=ready_task.documentation or "",
         )
-        if ready_task.lane:
-            group, _created = Group.objects.get_or_create(name=ready_task.lane)
-            task.candidate_groups.add(group)
+        _offer(task, instance)
         history.record_task_created(task)
+
+
+def _offer(task, instance):
+    """Candidates from the lane: the applicant for an applicant lane, else the lane's group."""
+    if not task.lane:
+        return
+    if is_applicant_lane(task.lane) and instance.applicant_id is not None:
+        task.candidate_users.add(instance.applicant_id)
+    else:
+        task.candidate_groups.add(resolve_group(task.lane, instance.definition.agency))
 
 
 def _project_timers(instance, runtime):

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def permit(analyst):
     content = library_bytes("permit_application/permit_application.bpmn")
-    return definition_deploy(content=content, filename="permit_application.bpmn", actor=analyst)[0]
+    return definition_deploy(content=content, filename="permit_application.bpmn", actor=analyst, agency=analyst.membership.agency)[0]
 
 
 def _open_task(instance, element_id):
@@ -93,7 +93,7 @@ def test_data_must_be_a_plain_json_object(permit, applicant):
 def test_script_failure_puts_only_that_instance_in_error(analyst, officer, applicant):
     """A forbidden call in a script errors its instance with a readable message; another instance goes on."""
     definition, _ = definition_deploy(
-        content=fixture_bytes("script_error/script_error.bpmn"), filename="fee.bpmn", actor=analyst
+        content=fixture_bytes("script_error/script_error.bpmn"), filename="fee.bpmn", actor=analyst, agency=analyst.membership.agency
     )
     failing = instance_start(definition=definition, data={"applicant": "Siti"}, actor=applicant)
     healthy = instance_start(definition=definition, data={"applicant": "Siti"}, actor=applicant)

@@ -1,5 +1,6 @@
 from pathlib import Path
 
+from engine.agencies import agency_ensure, default_agency
 from django.core.management.base import BaseCommand, CommandError
 
 from processes.library import bpmn_files, deploy_folder
@@ -9,6 +10,7 @@ class Command(BaseCommand):
     help = "Deploy every BPMN file below a folder (for example designer_exports/) and print a summary."
 
     def add_arguments(self, parser):
+        parser.add_argument("--agency", help="Agency code the processes belong to (default: the default agency).")
         parser.add_argument("path", type=Path)
 
     def handle(self, *args, path, **options):
@@ -22,8 +24,12 @@ class Command(BaseCommand):
             done += 1
             self.stdout.write(f"[{done}/{total}] {outcome:<9} {file_path.relative_to(path)}  {detail}")
 
-        deployed, unchanged, rejected = deploy_folder(path, actor=None, report=report)
+        deployed, unchanged, rejected = deploy_folder(path, actor=None, agency=_agency(options), report=report)
         self.stdout.write(
             f"Summary: {len(deployed)} deployed, {len(unchanged)} unchanged, {len(rejected)} rejected "
             f"of {total} file(s)."
         )
+
+
+def _agency(options):
+    return agency_ensure(options["agency"]) if options.get("agency") else default_agency()

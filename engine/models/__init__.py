@@ -1,0 +1,32 @@
+"""What the engine stores: instances (with their SpiffWorkflow state), the inbox, timers and history.
+
+``ProcessInstance.state`` is the serialized task tree and data without the spec; the spec is parsed
+from the definition's file and cached per definition (``engine.spiff.specs``). ``HumanTask`` and
+``Timer`` are projections of the task tree, rewritten in the same transaction as the state, so the
+inbox and the sweeper can query them with indexes. ``HistoryEvent`` is append-only.
+"""
+
+
+from .agencies import Agency, AgencyGroup, Membership, Role
+from .history import EventType, HistoryEvent
+from .instances import InstanceStatus, ProcessInstance
+from .tasks import OPEN_TASK_STATUSES, DelegationState, HumanTask, HumanTaskStatus
+from .timers import Timer, TimerKind, TimerStatus
+
+__all__ = [
+    "OPEN_TASK_STATUSES",
+    "Agency",
+    "AgencyGroup",
+    "DelegationState",
+    "EventType",
+    "HistoryEvent",
+    "HumanTask",
+    "HumanTaskStatus",
+    "InstanceStatus",
+    "Membership",
+    "ProcessInstance",
+    "Role",
+    "Timer",
+    "TimerKind",
+    "TimerStatus",
+]
