@@ -4,6 +4,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from engine.models import HumanTask, Timer
@@ -34,7 +35,7 @@ def test_import_designs_reports_each_file_and_a_summary():
     assert "line 7" in printed and "import" in printed
     out = StringIO()
     call_command("import_designs", str(FIXTURES / "timers"), stdout=out)
-    assert "Summary: 1 deployed" in out.getvalue()
+    assert "Summary: 2 deployed" in out.getvalue()
     assert ProcessDefinition.objects.filter(key="timer_scenarios").exists()
 
 
@@ -44,8 +45,11 @@ def test_sweep_timers_fires_everything_overdue(analyst):
     definition = ProcessDefinition.objects.get(key="timer_scenarios")
     for _ in range(3):
         instance_start(definition=definition, data={"reminders": 0}, actor=analyst)
-    Timer.objects.update(due_at="2000-01-01T00:00:00Z")
+    Timer.objects.filter(instance__isnull=False).update(due_at="2000-01-01T00:00:00Z")
+    overdue = Timer.objects.filter(status="pending", due_at__lte=timezone.now()).count()
+    assert overdue >= 3
     out = StringIO()
     call_command("sweep_timers", stdout=out)
-    assert "Fired 3 timer(s)." in out.getvalue()
+    assert f"Fired {overdue} timer(s)." in out.getvalue()
+    assert not Timer.objects.filter(status="pending", due_at__lte=timezone.now()).exists()
     assert HumanTask.objects.filter(element_id="review", status="ready").count() == 3
