@@ -26,7 +26,7 @@ def test_start_projects_the_first_task_into_the_inbox(permit, applicant):
     instance = instance_start(definition=permit, data={"applicant": "Budi"}, actor=applicant)
     assert instance.status == InstanceStatus.RUNNING
     task = _open_task(instance, "check_completeness")
-    assert [group.name for group in task.candidate_groups.all()] == ["Front Office"]
+    assert [group.name for group in task.candidate_groups.all()] == ["demo/Front Office"]
     events = list(HistoryEvent.objects.filter(instance=instance).values_list("event_type", "actor_name"))
     assert (EventType.INSTANCE_STARTED, "applicant") in events
     assert (EventType.TASK_CREATED, "system") in events
