@@ -1,6 +1,9 @@
 from rest_framework.routers import DefaultRouter
 
-from . import views
+from django.urls import path
+
+from . import documents, messages, views
+from .tracking import TrackingView
 
 router = DefaultRouter()
 router.trailing_slash = "/?"  # both /tasks/1/claim and /tasks/1/claim/ (and diagram.svg without one)
@@ -8,4 +11,9 @@ router.register("process-definitions", views.ProcessDefinitionViewSet, basename=
 router.register("process-instances", views.ProcessInstanceViewSet, basename="process-instance")
 router.register("tasks", views.HumanTaskViewSet, basename="task")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("track/<str:code>/", TrackingView.as_view(), name="track"),
+    *documents.urlpatterns,
+    *messages.urlpatterns,
+    *router.urls,
+]

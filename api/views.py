@@ -2,7 +2,8 @@
 
 from django.contrib.auth import get_user_model
 from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import fields as drf_fields
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -29,6 +30,7 @@ from processes.services import definition_deploy
 
 from . import serializers
 from .filters import HumanTaskFilter, InstanceFilter
+from .pagination import KeysetCursorPagination
 
 
 def _deploy_agency(user, agency_code):
@@ -152,11 +154,34 @@ class HumanTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     serializer_class = serializers.HumanTaskSerializer
     filterset_class = HumanTaskFilter
+    pagination_class = KeysetCursorPagination
     ordering_fields = ["created_at", "due_at", "priority"]
-    ordering = ["created_at", "id"]
+    ordering = ["created_at"]
 
     def get_queryset(self):
-        return engine_selectors.human_task_list_for_user(self.request.user)
+        params = self.request.query_params
+        return engine_selectors.human_task_list_for_user(
+            self.request.user,
+            open_only=params.get("status") in (None, "", "open", "ready", "claimed"),
+            for_page=self.action == "list",
+            filters_data=bool(params.get("var")),
+        )
+
+    def load_page_rows(self, ids):
+        """The page's rows by id: the ids were found (visible, filtered, sorted) by the pagination."""
+        return engine_selectors.human_task_rows().filter(pk__in=ids)
+
+    @extend_schema(responses=inline_serializer("TaskCounts", {
+        "total": drf_fields.IntegerField(),
+        "by_status": drf_fields.DictField(child=drf_fields.IntegerField()),
+        "by_process": drf_fields.DictField(child=drf_fields.IntegerField()),
+        "overdue": drf_fields.IntegerField(),
+    }))
+    @action(detail=False, methods=["get"])
+    def counts(self, request):
+        """The caller's open tasks counted by status, by process and overdue (the list's filters apply)."""
+        parts = engine_selectors.human_task_count_parts(request.user)
+        return Response(engine_selectors.human_task_counts([self.filter_queryset(part) for part in parts]))
 
     def get_object(self):
         try:

@@ -93,6 +93,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# Uploaded documents (engine.models.Document). Never served from a URL: downloads go through the API,
+# which checks who may see each document.
+MEDIA_ROOT = Path(os.environ.get("ENGINE_MEDIA_ROOT", VAR_DIR / "media"))
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
@@ -112,6 +115,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "api.exceptions.engine_exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "DEFAULT_THROTTLE_RATES": {"tracking": os.environ.get("ENGINE_TRACKING_RATE", "30/minute")},
 }
 
 SPECTACULAR_SETTINGS = {
@@ -119,6 +123,15 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Deploy BPMN procedures, run applications, work the officer inbox, read the history.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# The cache backs rate limits (citizen tracking). Share one between API processes in production.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["CACHE_URL"]}
+        if os.environ.get("CACHE_URL")
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
 }
 
 # --- Celery (production mode) ---
@@ -160,3 +173,7 @@ ENGINE_DEFAULT_AGENCY = os.environ.get("ENGINE_DEFAULT_AGENCY", "demo")
 ENGINE_DEFAULT_AGENCY_NAME = os.environ.get("ENGINE_DEFAULT_AGENCY_NAME", "Kantor Pelayanan Demo")
 # Lanes whose tasks go to the citizen who applied (the instance's applicant).
 ENGINE_APPLICANT_LANES = ["Applicant", "Pemohon", "Citizen", "Warga"]
+# Documents attached to applications and tasks: the largest file accepted, and the accepted types
+# (each is checked by extension, declared type and leading bytes; see engine/filetypes.py).
+ENGINE_DOCUMENT_MAX_BYTES = int(os.environ.get("ENGINE_DOCUMENT_MAX_BYTES", str(10 * 1024 * 1024)))
+ENGINE_DOCUMENT_TYPES = ["application/pdf", "image/png", "image/jpeg", "image/tiff", "image/webp"]

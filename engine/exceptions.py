@@ -57,6 +57,18 @@ class TaskDataInvalidError(EngineError):
     """The data sent to complete a task is not a JSON object of plain values."""
 
 
+class DocumentRejectedError(EngineError):
+    """An uploaded file was refused (too large, empty, or not one of the allowed types); nothing was stored."""
+
+
+class DocumentNotFoundError(EngineError):
+    """No document has the requested id, the actor may not see it, or its file is gone from storage."""
+
+
+class CommentInvalidError(EngineError):
+    """A comment's text is empty or too long."""
+
+
 class ScriptError(EngineError):
     """A BPMN script or expression failed while it ran (a bad name, a type error, a division by zero)."""
 
@@ -75,6 +87,10 @@ class ScriptLimitError(ScriptError):
 
 class ScriptSyntaxError(ScriptError):
     """A BPMN script or expression is not valid in the restricted language."""
+
+
+class MessageNotCorrelatedError(EngineError):
+    """No instance the sender may address waits for a message with that name and correlation key."""
 
 
 class ProcessStepError(EngineError):

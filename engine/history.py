@@ -197,3 +197,69 @@ def record_timer_cancelled(timer, *, reason):
         element_id=timer.element_id,
         details={"reason": reason},
     )
+
+
+def record_document_attached(document, *, actor):
+    return _record(
+        EventType.DOCUMENT_ATTACHED,
+        actor=actor,
+        instance=document.instance,
+        human_task=document.human_task,
+        element_id=document.human_task.element_id if document.human_task else "",
+        details={
+            "document_id": document.pk,
+            "filename": document.filename,
+            "size": document.size,
+            "sha256": document.sha256,
+            "content_type": document.content_type,
+        },
+        occurred_at=document.created_at,
+    )
+
+
+def record_comment_added(comment, *, actor):
+    """The text is never copied here: history is readable by the applicant, and an internal comment's
+    text must stay with staff. The comment row is the record of what was written."""
+    return _record(
+        EventType.COMMENT_ADDED,
+        actor=actor,
+        instance=comment.instance,
+        human_task=comment.human_task,
+        element_id=comment.human_task.element_id if comment.human_task else "",
+        details={"comment_id": comment.pk, "internal": comment.internal, "length": len(comment.text)},
+        occurred_at=comment.created_at,
+    )
+
+
+def record_message_awaited(subscription):
+    return _record(
+        EventType.MESSAGE_AWAITED,
+        actor=None,
+        instance=subscription.instance,
+        element_id=subscription.element_id,
+        details={"name": subscription.message_name, "kind": subscription.kind},
+        occurred_at=subscription.created_at,
+    )
+
+
+def record_message_correlated(subscription, *, actor, data_keys):
+    """The message's keys are recorded, not its values: they may hold what only the instance should keep."""
+    return _record(
+        EventType.MESSAGE_CORRELATED,
+        actor=actor,
+        instance=subscription.instance,
+        element_id=subscription.element_id,
+        details={"name": subscription.message_name, "key": subscription.correlation_key,
+                 "data_keys": sorted(data_keys)},
+        occurred_at=subscription.correlated_at,
+    )
+
+
+def record_message_cancelled(subscription, *, reason):
+    return _record(
+        EventType.MESSAGE_CANCELLED,
+        actor=None,
+        instance=subscription.instance,
+        element_id=subscription.element_id,
+        details={"name": subscription.message_name, "reason": reason},
+    )

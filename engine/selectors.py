@@ -11,8 +11,24 @@ Acting (claim, complete) needs more than seeing: managers only watch.
 
 from django.db.models import Exists, OuterRef, Q
 
-from .agencies import STAFF_WHO_SEE_THE_WHOLE_AGENCY, STAFF_WHO_WORK_TASKS, has_role, membership_of
-from .models import HistoryEvent, HumanTask, ProcessInstance, Role
+from . import inbox_selectors
+from .agencies import (
+    STAFF_WHO_SEE_THE_WHOLE_AGENCY,
+    STAFF_WHO_WORK_TASKS,
+    has_role,
+    is_applicant_lane,
+    membership_of,
+)
+from .models import (
+    OPEN_TASK_STATUSES,
+    HistoryEvent,
+    HumanTask,
+    InstanceStatus,
+    MessageSubscription,
+    MessageSubscriptionStatus,
+    ProcessInstance,
+    Role,
+)
 
 _TASK_GROUPS = HumanTask.candidate_groups.through
 _TASK_USERS = HumanTask.candidate_users.through
@@ -44,13 +60,30 @@ def _visible(user):
     return visible
 
 
-def human_task_list_for_user(user):
-    """The user's inbox: every task they may see (superusers see all)."""
-    tasks = HumanTask.objects.select_related("instance", "agency", "assignee", "owner", "completed_by")
-    tasks = tasks.prefetch_related("candidate_groups")
-    if user.is_superuser:
-        return tasks
-    return tasks.filter(_visible(user))
+def human_task_list_for_user(user, *, open_only=False, for_page=False, filters_data=False):
+    """The user's inbox: every task they may see (superusers see all), with what the API shows loaded.
+
+    ``open_only`` keeps ready and claimed tasks; ``for_page`` says one page is read in index order, and
+    ``filters_data`` that it is filtered on process variables. They choose the shape of the query, which
+    matters at a million open tasks (``engine.inbox_selectors``).
+    """
+    visible = inbox_selectors.visible_tasks(user, open_only=open_only, for_page=for_page, filters_data=filters_data)
+    return inbox_selectors.task_rows(visible)
+
+
+def human_task_rows():
+    """Tasks with their instance (without its task tree), agency, people and candidate groups loaded."""
+    return inbox_selectors.task_rows(HumanTask.objects.all())
+
+
+def human_task_count_parts(user):
+    """The open tasks ``user`` may see, as disjoint querysets each cheap to count."""
+    return inbox_selectors.visible_open_task_parts(user)
+
+
+def human_task_counts(parts):
+    """Counts of the open tasks in the disjoint querysets ``parts``: by status, by process and overdue."""
+    return inbox_selectors.task_counts(parts)
 
 
 def human_task_visible_to(task, user):
@@ -84,6 +117,11 @@ def human_task_supervised_by(task, user):
     return membership is not None and membership.role == Role.SUPERVISOR and membership.agency_id == task.agency_id
 
 
+def human_task_assignments_visible_to(user):
+    """Whether ``user`` may list what others are assigned: supervisors and managers (and superusers)."""
+    return user.is_superuser or has_role(user, *STAFF_WHO_SEE_THE_WHOLE_AGENCY)
+
+
 def instance_list_for_user(user):
     """Instances the user may see: their agency's, their own applications, or those they hold a task of."""
     instances = ProcessInstance.objects.select_related("definition", "definition__agency")
@@ -99,3 +137,45 @@ def instance_list_for_user(user):
 
 def instance_history(instance):
     return HistoryEvent.objects.filter(instance=instance).select_related("human_task").order_by("occurred_at", "id")
+
+
+def normalize_tracking_code(code):
+    """Codes are typed from paper: ignore case, spaces and dashes."""
+    raw = "".join(ch for ch in (code or "").upper() if ch.isalnum())
+    return f"{raw[0:4]}-{raw[4:8]}-{raw[8:12]}" if len(raw) == 12 else None
+
+
+def instance_tracking(code):
+    """(instance, open stages) for a tracking code, or None; stages are plain dicts without people."""
+    normalized = normalize_tracking_code(code)
+    if normalized is None:
+        return None
+    instance = (
+        ProcessInstance.objects.select_related("definition", "definition__agency")
+        .filter(tracking_code=normalized)
+        .first()
+    )
+    if instance is None:
+        return None
+    open_tasks = [
+        {"name": task.name, "lane": task.lane, "created_at": task.created_at,
+         "for_applicant": is_applicant_lane(task.lane)}
+        for task in HumanTask.objects.filter(instance=instance, status__in=OPEN_TASK_STATUSES).order_by("created_at")
+    ]
+    return instance, open_tasks
+
+
+def message_subscription_list_for_sender(user):
+    """Waiting subscriptions of running instances that ``user`` may send a message to.
+
+    Staff of any agency (another agency replying) and superusers may address every instance, a citizen
+    only their own applications; ``None`` is the system (an integration calling the service itself).
+    """
+    subscriptions = MessageSubscription.objects.filter(
+        status=MessageSubscriptionStatus.WAITING, instance__status=InstanceStatus.RUNNING
+    )
+    if user is None or user.is_superuser or membership_of(user) is not None:
+        return subscriptions
+    if not user.is_authenticated:
+        return subscriptions.none()
+    return subscriptions.filter(instance__applicant_id=user.pk)

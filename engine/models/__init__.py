@@ -8,22 +8,39 @@ inbox and the sweeper can query them with indexes. ``HistoryEvent`` is append-on
 
 
 from .agencies import Agency, AgencyGroup, Membership, Role
+from .documents import COMMENT_MAX_LENGTH, Comment, Document
 from .history import EventType, HistoryEvent
 from .instances import InstanceStatus, ProcessInstance
-from .tasks import OPEN_TASK_STATUSES, DelegationState, HumanTask, HumanTaskStatus
+from .messages import MessageKind, MessageSubscription, MessageSubscriptionStatus
+from .tasks import (
+    OPEN_TASK_STATUSES,
+    DelegationState,
+    HumanTask,
+    HumanTaskCandidateGroup,
+    HumanTaskCandidateUser,
+    HumanTaskStatus,
+)
 from .timers import Timer, TimerKind, TimerStatus
 
 __all__ = [
     "OPEN_TASK_STATUSES",
     "Agency",
     "AgencyGroup",
+    "COMMENT_MAX_LENGTH",
+    "Comment",
     "DelegationState",
+    "Document",
     "EventType",
     "HistoryEvent",
     "HumanTask",
+    "HumanTaskCandidateGroup",
+    "HumanTaskCandidateUser",
     "HumanTaskStatus",
     "InstanceStatus",
     "Membership",
+    "MessageKind",
+    "MessageSubscription",
+    "MessageSubscriptionStatus",
     "ProcessInstance",
     "Role",
     "Timer",

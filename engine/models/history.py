@@ -27,6 +27,11 @@ class EventType(models.TextChoices):
     TIMER_SCHEDULED = "timer_scheduled", "Timer scheduled"
     TIMER_FIRED = "timer_fired", "Timer fired"
     TIMER_CANCELLED = "timer_cancelled", "Timer cancelled"
+    MESSAGE_AWAITED = "message_awaited", "Message awaited"
+    MESSAGE_CORRELATED = "message_correlated", "Message correlated"
+    MESSAGE_CANCELLED = "message_cancelled", "Message no longer awaited"
+    DOCUMENT_ATTACHED = "document_attached", "Document attached"
+    COMMENT_ADDED = "comment_added", "Comment added"
 
 
 class HistoryEvent(models.Model):

@@ -35,6 +35,9 @@ class ProcessInstance(models.Model):
     started_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)
+    promised_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the service standard promises the result (from the service level)."
+    )
 
     class Meta:
         indexes = [models.Index(fields=["status", "started_at"], name="instance_status_started")]

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from .instances import ProcessInstance
@@ -16,6 +17,11 @@ class HumanTaskStatus(models.TextChoices):
 
 
 OPEN_TASK_STATUSES = (HumanTaskStatus.READY, HumanTaskStatus.CLAIMED)
+_OPEN = Q(status__in=OPEN_TASK_STATUSES)
+# What the inbox reads of an open task besides its sort key (engine/inbox_selectors.py): the columns of
+# the visibility check and of the common filters, carried in the partial indexes so a page is found
+# by an index-only scan.
+_INBOX_COLUMNS = ["agency", "assignee", "owner", "lane", "process_key", "priority", "due_at", "created_at"]
 
 
 class DelegationState(models.TextChoices):
@@ -45,8 +51,12 @@ class HumanTask(models.Model):
     )
     delegation_state = models.CharField(max_length=16, choices=DelegationState, default=DelegationState.NONE,
                                         blank=True)
-    candidate_groups = models.ManyToManyField(Group, blank=True, related_name="candidate_tasks")
-    candidate_users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="candidate_tasks")
+    candidate_groups = models.ManyToManyField(
+        Group, blank=True, related_name="candidate_tasks", through="HumanTaskCandidateGroup"
+    )
+    candidate_users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="candidate_tasks", through="HumanTaskCandidateUser"
+    )
     priority = models.PositiveSmallIntegerField(default=50)
     due_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -65,6 +75,22 @@ class HumanTask(models.Model):
             models.Index(fields=["assignee", "status"], name="humantask_assignee_status"),
             models.Index(fields=["due_at"], name="humantask_due"),
             models.Index(fields=["agency", "status"], name="humantask_agency_status"),
+            # The inbox: one partial index per ordering, over open tasks only (a lane-less task's
+            # "offered to nobody" check reads only lane-less tasks: see engine/inbox_selectors.py).
+            models.Index(fields=["created_at", "id"], include=[c for c in _INBOX_COLUMNS if c != "created_at"],
+                         condition=_OPEN, name="humantask_open_created"),
+            models.Index(fields=["due_at", "id"], include=[c for c in _INBOX_COLUMNS if c != "due_at"],
+                         condition=_OPEN, name="humantask_open_due"),
+            models.Index(fields=["priority", "id"], include=[c for c in _INBOX_COLUMNS if c != "priority"],
+                         condition=_OPEN, name="humantask_open_priority"),
+            models.Index(fields=["agency", "created_at"], include=["id"], condition=_OPEN & Q(lane=""),
+                         name="humantask_open_laneless"),
+            # Probing open tasks by id (the visible ids of a small inbox, counts) without the table,
+            # and counting a whole agency from one range.
+            models.Index(fields=["id"], include=["status", "instance", *_INBOX_COLUMNS], condition=_OPEN,
+                         name="humantask_open_by_id"),
+            models.Index(fields=["agency", "process_key"], include=["status", "due_at"], condition=_OPEN,
+                         name="humantask_open_agency"),
         ]
 
     def __str__(self):
@@ -73,3 +99,38 @@ class HumanTask(models.Model):
     @property
     def is_open(self):
         return self.status in OPEN_TASK_STATUSES
+
+
+class HumanTaskCandidateGroup(models.Model):
+    """A group a task is offered to: the ``candidate_groups`` table, made explicit for its inbox index.
+
+    ``is_open`` mirrors whether the task is still open, so the partial index the inbox enumerates holds
+    the offers of open tasks, not every offer ever made. The services that close a task clear it
+    (``engine.services.steps.close_offers``); it is only a hint, the inbox still checks the task's status.
+    """
+
+    humantask = models.ForeignKey(HumanTask, on_delete=models.CASCADE, related_name="+")
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="+")
+    is_open = models.BooleanField(default=True)
+
+    class Meta:
+        db_table = "engine_humantask_candidate_groups"  # the table Django made for the implicit through model
+        unique_together = [("humantask", "group")]
+        indexes = [
+            models.Index(fields=["group", "humantask"], condition=Q(is_open=True), name="task_group_offer_open")
+        ]
+
+
+class HumanTaskCandidateUser(models.Model):
+    """A user a task is offered to: the ``candidate_users`` table, made explicit like the groups'."""
+
+    humantask = models.ForeignKey(HumanTask, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    is_open = models.BooleanField(default=True)
+
+    class Meta:
+        db_table = "engine_humantask_candidate_users"
+        unique_together = [("humantask", "user")]
+        indexes = [
+            models.Index(fields=["user", "humantask"], condition=Q(is_open=True), name="task_user_offer_open")
+        ]

@@ -24,7 +24,7 @@ from engine.models import DelegationState, HumanTask, HumanTaskStatus, InstanceS
 from engine.selectors import human_task_supervised_by, human_task_visible_to, human_task_workable_by
 
 from .instances import validate_data
-from .steps import locked_instance, runtime_of, save_step
+from .steps import close_offers, locked_instance, runtime_of, save_step
 
 
 def _locked_task(task_id, actor):
@@ -175,6 +175,7 @@ def human_task_complete(*, task_id, actor, data):
             task.completed_by = actor
             task.completion_data = data
             task.save(update_fields=["status", "completed_at", "completed_by", "completion_data"])
+            close_offers(task)
             history.record_task_completed(task, actor=actor)
         save_step(instance, runtime, result, actor=actor)
     return task

@@ -1,4 +1,5 @@
-"""What every service does after the engine moved: save the state, project the inbox and timers, log it.
+"""What every service does after the engine moved: save the state, project the inbox, timers and
+message subscriptions, log it.
 
 Called inside the service's transaction, with the instance row locked.
 """
@@ -7,11 +8,17 @@ from django.utils import timezone
 
 from engine import history
 from engine.agencies import is_applicant_lane, resolve_group
+from engine.exceptions import ScriptError
+from engine.expressions import sandbox
 from engine.models import (
     OPEN_TASK_STATUSES,
     HumanTask,
+    HumanTaskCandidateGroup,
+    HumanTaskCandidateUser,
     HumanTaskStatus,
     InstanceStatus,
+    MessageSubscription,
+    MessageSubscriptionStatus,
     ProcessInstance,
     Timer,
     TimerStatus,
@@ -57,8 +64,15 @@ def save_step(instance, runtime, result, *, actor):
     instance.save()
     _project_human_tasks(instance, runtime)
     _project_timers(instance, runtime)
+    _project_messages(instance, runtime)
     if instance.status == InstanceStatus.COMPLETED:
         history.record_instance_completed(instance, actor=actor)
+
+
+def close_offers(task):
+    """The task is closed: its offers leave the inbox's partial indexes (``is_open`` on the offer rows)."""
+    HumanTaskCandidateGroup.objects.filter(humantask=task, is_open=True).update(is_open=False)
+    HumanTaskCandidateUser.objects.filter(humantask=task, is_open=True).update(is_open=False)
 
 
 def _project_human_tasks(instance, runtime):
@@ -68,6 +82,7 @@ def _project_human_tasks(instance, runtime):
         if task.spiff_task_id not in ready:
             task.status = HumanTaskStatus.CANCELLED
             task.save(update_fields=["status"])
+            close_offers(task)
             history.record_task_cancelled(task, reason="The process moved on without it.")
         ready.pop(task.spiff_task_id, None)
     existing = set(
@@ -123,3 +138,52 @@ def _project_timers(instance, runtime):
             due_at=waiting_timer.due_at,
         )
         history.record_timer_scheduled(timer)
+
+
+def _project_messages(instance, runtime):
+    """One waiting subscription per (task, message) the tree waits on; a stopped instance waits for none."""
+    waiting = {}
+    if instance.status == InstanceStatus.RUNNING:
+        waiting = {(message.task_id, message.message_name): message for message in runtime.waiting_messages()}
+    subscriptions = MessageSubscription.objects.filter(instance=instance, status=MessageSubscriptionStatus.WAITING)
+    for subscription in subscriptions:
+        current = waiting.pop((subscription.spiff_task_id, subscription.message_name), None)
+        if current is None:
+            subscription.status = MessageSubscriptionStatus.CANCELLED
+            subscription.save(update_fields=["status"])
+            reason = "The process moved on without it." if instance.status == InstanceStatus.RUNNING else (
+                f"The instance is {instance.status}.")
+            history.record_message_cancelled(subscription, reason=reason)
+            continue
+        key = _correlation_key(instance, current)
+        if key != subscription.correlation_key:
+            subscription.correlation_key = key
+            subscription.save(update_fields=["correlation_key"])
+    for message in waiting.values():
+        subscription = MessageSubscription.objects.create(
+            instance=instance,
+            spiff_task_id=message.task_id,
+            element_id=message.element_id,
+            kind=message.kind,
+            message_name=message.message_name,
+            correlation_key=_correlation_key(instance, message),
+        )
+        history.record_message_awaited(subscription)
+
+
+def _correlation_key(instance, waiting_message):
+    """The key a sender quotes to reach a waiting message.
+
+    The key the model declares for the message (``zeebe:subscription correlationKey``, or a single
+    SpiffWorkflow correlation property), evaluated on the process data by the restricted evaluator;
+    when there is none, or it gives no value, the instance's business key, else its tracking code.
+    """
+    expression = waiting_message.correlation_expression
+    if expression:
+        try:
+            value = sandbox.evaluate(expression, instance.data)
+        except ScriptError:
+            value = None
+        if value is not None and value != "":
+            return str(value)[:255]
+    return instance.business_key or instance.tracking_code

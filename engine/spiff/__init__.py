@@ -7,7 +7,7 @@ Nothing outside this package imports SpiffWorkflow. The rest of the engine talks
 
 from .runtime import ProcessRuntime
 from .specs import ParsedProcess, parse_process, parsed_process_for
-from .types import CompletedActivity, ReadyHumanTask, StartTimer, StepResult, WaitingTimer
+from .types import CompletedActivity, ReadyHumanTask, StartTimer, StepResult, WaitingMessage, WaitingTimer
 
 __all__ = [
     "CompletedActivity",
@@ -16,6 +16,7 @@ __all__ = [
     "ReadyHumanTask",
     "StartTimer",
     "StepResult",
+    "WaitingMessage",
     "WaitingTimer",
     "parse_process",
     "parsed_process_for",

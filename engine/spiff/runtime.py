@@ -12,6 +12,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.exceptions import ProcessStepError, TaskNotReadyError
 
+from .messages import catch_message, message_catchers, waiting_messages
 from .script_engine import SCRIPT_ENGINE
 from .serializer import dump_state, load_state
 from .specs import timer_type_of
@@ -21,8 +22,9 @@ from .types import CompletedActivity, ReadyHumanTask, StepResult, WaitingTimer
 class ProcessRuntime:
     """Wraps a SpiffWorkflow ``BpmnWorkflow``; every method either reads it or moves it on."""
 
-    def __init__(self, workflow):
+    def __init__(self, workflow, message_keys=None):
         self._workflow = workflow
+        self._message_keys = message_keys or {}
 
     # --- construction ---
 
@@ -33,11 +35,12 @@ class ProcessRuntime:
         workflow.task_tree.data.update(data or {})
         for task in workflow.task_tree.children:
             task.data.update(data or {})
-        return cls(workflow)
+        return cls(workflow, parsed_process.message_keys)
 
     @classmethod
     def restore(cls, parsed_process, state):
-        return cls(load_state(state, parsed_process.spec, parsed_process.subprocess_specs))
+        workflow = load_state(state, parsed_process.spec, parsed_process.subprocess_specs)
+        return cls(workflow, parsed_process.message_keys)
 
     def dump(self):
         """The task tree and data as a JSON-ready dict (without the spec)."""
@@ -92,6 +95,10 @@ class ProcessRuntime:
                 )
             )
         return timers
+
+    def waiting_messages(self):
+        """The message catch events, receive tasks, boundary events and gateway branches waiting now."""
+        return waiting_messages(self._workflow, self._message_keys)
 
     # --- moving on ---
 
@@ -153,6 +160,25 @@ class ProcessRuntime:
 
         def run():
             self._guarded(task, lambda: _mark_timer_fired(task))
+            self._run_engine(finished)
+
+        return self._step(finished, run)
+
+    def deliver_message(self, name, payload):
+        """Let every element waiting for the message ``name`` catch it, then run on.
+
+        The payload is merged into the data of each catching task (see ``messages.py``). Returns None
+        when nothing waits for the message (or its correlation properties do not match); raises
+        ``TaskDataInvalidError`` when the message must carry correlation properties it lacks.
+        """
+        catchers = message_catchers(self._workflow, name, payload)
+        if not catchers:
+            return None
+        finished = []
+
+        def run():
+            for task, event in catchers:
+                self._guarded(task, lambda task=task, event=event: catch_message(task, event))
             self._run_engine(finished)
 
         return self._step(finished, run)

@@ -2,7 +2,7 @@
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
@@ -15,6 +15,7 @@ from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
 
 from engine.exceptions import DefinitionInvalidError
 
+from .messages import declared_correlation_keys
 from .types import StartTimer
 
 SPEC_CACHE_SIZE = 256
@@ -28,6 +29,7 @@ class ParsedProcess:
     name: str
     spec: object
     subprocess_specs: dict
+    message_keys: dict = field(default_factory=dict)  # message name -> declared correlation key expression
 
     def start_timers(self):
         """The timer start events of the process itself (not those of event subprocesses)."""
@@ -82,7 +84,9 @@ def parse_process(root, process_id):
         errors = [{"message": f"Called process '{name}' is not in this file.", "line": None, "element_id": name}
                   for name in missing]
         raise DefinitionInvalidError("Called processes are missing: " + ", ".join(missing), errors)
-    return ParsedProcess(process_id, spec.description or process_id, spec, subprocess_specs)
+    return ParsedProcess(
+        process_id, spec.description or process_id, spec, subprocess_specs, declared_correlation_keys(root)
+    )
 
 
 class _SpecCache:

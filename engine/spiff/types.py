@@ -54,3 +54,21 @@ class StepResult:
 
     finished: list
     error: Exception | None
+
+
+@dataclass(frozen=True)
+class WaitingMessage:
+    """A catching element the task tree holds open for a named message.
+
+    ``kind`` is catch (intermediate catch event), receive (receive task), boundary (message boundary
+    event, interrupting or not) or gateway (a message branch of an event-based gateway: ``task_id`` is
+    the gateway's, ``element_id`` the catch event of the branch). ``correlation_expression`` is the key
+    the model declares for the message (Camunda 8 ``zeebe:subscription``, or a single SpiffWorkflow
+    correlation property), to be evaluated on the process data; None when it declares none.
+    """
+
+    task_id: UUID
+    element_id: str
+    message_name: str
+    kind: str
+    correlation_expression: str | None

@@ -53,10 +53,11 @@ def test_inbox_shows_group_tasks_and_hides_others(deployed, officer_client, outs
     _start(officer_client)
     _start(officer_client)
     inbox = _inbox(officer_client, process="permit_application", status="ready")
-    assert inbox["count"] == 2 and {task["name"] for task in inbox["results"]} == {"Check documents are complete"}
-    assert _inbox(client_for(outsider))["count"] == 0
-    assert _inbox(client_for(applicant))["count"] == 0
-    assert _inbox(officer_client, process="fee_calculation")["count"] == 0
+    assert len(inbox["results"]) == 2
+    assert {task["name"] for task in inbox["results"]} == {"Check documents are complete"}
+    assert _inbox(client_for(outsider))["results"] == []
+    assert _inbox(client_for(applicant))["results"] == []
+    assert _inbox(officer_client, process="fee_calculation")["results"] == []
 
 
 def test_inbox_is_paginated_and_sorted(deployed, officer_client):
@@ -64,10 +65,10 @@ def test_inbox_is_paginated_and_sorted(deployed, officer_client):
     first = _start(officer_client)
     second = _start(officer_client)
     page = _inbox(officer_client, page_size=1, ordering="-created_at")
-    assert page["count"] == 2 and len(page["results"]) == 1 and page["next"]
+    assert len(page["results"]) == 1 and page["next"]
     assert page["results"][0]["instance_id"] == second["id"]
     assert _inbox(officer_client, ordering="created_at")["results"][0]["instance_id"] == first["id"]
-    assert _inbox(officer_client, ordering="due_at")["count"] == 2
+    assert len(_inbox(officer_client, ordering="due_at")["results"]) == 2
 
 
 def test_claim_complete_and_history(deployed, officer_client, officer):

@@ -1,0 +1,80 @@
+"""Citizen tracking: ``GET /api/v1/track/{code}/``, no login, rate-limited.
+
+It says what a citizen needs to know and nothing more: the service, where the application is, since
+when, and when it was promised. No process data, no names of people, no comments.
+"""
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
+
+from engine.exceptions import InstanceNotFoundError
+from engine.selectors import instance_tracking
+
+_STATUS_TEXT = {
+    "running": {"id": "Sedang diproses", "en": "In progress"},
+    "completed": {"id": "Selesai", "en": "Completed"},
+    "cancelled": {"id": "Dibatalkan", "en": "Cancelled"},
+    "error": {"id": "Sedang ditangani petugas", "en": "Being looked into by the office"},
+}
+
+
+class TrackingThrottle(AnonRateThrottle):
+    """Per client address; the rate is ``REST_FRAMEWORK['DEFAULT_THROTTLE_RATES']['tracking']``."""
+
+    scope = "tracking"
+
+    def get_rate(self):
+        # Read at request time (DRF reads it once at import), so the setting can change in tests.
+        return settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"][self.scope]
+
+
+def _stage(task):
+    waiting_for = {"id": "Anda (pemohon)", "en": "You (the applicant)"} if task["for_applicant"] else {
+        "id": task["lane"] or "Petugas", "en": task["lane"] or "An officer"}
+    return {"name": task["name"], "waiting_for": waiting_for, "since": task["created_at"]}
+
+
+class TrackingView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [TrackingThrottle]
+
+    @extend_schema(
+        responses=inline_serializer(
+            "Tracking",
+            {
+                "tracking_code": serializers.CharField(),
+                "service": serializers.DictField(),
+                "status": serializers.CharField(),
+                "status_text": serializers.DictField(),
+                "current_stages": serializers.ListField(),
+                "submitted_at": serializers.DateTimeField(),
+                "last_updated_at": serializers.DateTimeField(),
+                "completed_at": serializers.DateTimeField(allow_null=True),
+                "promised_completion_at": serializers.DateTimeField(allow_null=True),
+            },
+        )
+    )
+    def get(self, request, code):
+        tracking = instance_tracking(code)
+        if tracking is None:
+            raise InstanceNotFoundError("No application has this tracking code.")
+        instance, open_tasks = tracking
+        return Response(
+            {
+                "tracking_code": instance.tracking_code,
+                "service": {"name": instance.definition.name, "agency": instance.definition.agency.name},
+                "status": instance.status,
+                "status_text": _STATUS_TEXT[instance.status],
+                "current_stages": [_stage(task) for task in open_tasks],
+                "submitted_at": instance.started_at,
+                "last_updated_at": instance.updated_at,
+                "completed_at": instance.ended_at,
+                "promised_completion_at": instance.promised_at,
+            }
+        )

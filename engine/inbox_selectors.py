@@ -1,0 +1,185 @@
+"""The inbox query: the tasks a user may see, asked so PostgreSQL answers from an index at a million open tasks.
+
+Who sees what is the rule in ``engine.selectors``; this module is how it is asked, in one of two shapes:
+
+- **as ids**: the union of what each part of the rule yields (the offers to the user's groups and to
+  the user, the tasks assigned to or owned by them, their agency's lane-less tasks offered to nobody).
+  Every part is an index-only scan and each id is then looked up in ``humantask_open_by_id``, so the
+  cost follows how many tasks the user may see, not how many there are. Counting uses it, and so does
+  a page for a user who sees few tasks.
+- **per row**: a condition checked on each entry while an ordered partial index is walked (the offers
+  become one hashed set, the other parts read columns the index carries). The walk stops after a page,
+  so the cost follows how rare the user's tasks are among all open tasks: the shape for a page of a
+  busy inbox, where listing tens of thousands of ids first would be the slow part.
+
+A page for an officer starts with one or two cheap questions, each reading at most ``FEW_TASKS`` index
+entries: are there more open offers to their groups than that, or more open lane-less tasks in their
+agency? If so, per row; else ids. A filter on process variables leaves fewer matches per entry walked,
+so the bar is then higher. Supervisors and managers see their whole agency: per row for a page; for
+counting, their agency is one range of ``humantask_open_agency`` and what they see elsewhere apart.
+
+"Offered to nobody" is checked only on lane-less tasks: a task in a lane is always offered to someone
+(its lane's group, the applicant, or the lane's owners), so the check, two index probes per task, never
+runs on the agency's other tasks. Offer rows carry ``is_open`` so the indexes the ids shape enumerates
+hold the offers of open tasks, not the whole history.
+"""
+
+from django.contrib.auth.models import Group
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q
+from django.utils import timezone
+
+from .agencies import STAFF_WHO_SEE_THE_WHOLE_AGENCY, STAFF_WHO_WORK_TASKS, membership_of
+from .models import OPEN_TASK_STATUSES, HumanTask, HumanTaskCandidateGroup, HumanTaskCandidateUser
+
+# Above this many open offers (or lane-less tasks), a page is found per row rather than from the ids.
+FEW_TASKS = 2000
+# ... and this many times more when the page is also filtered on process variables.
+FEW_TASKS_FACTOR_FOR_DATA_FILTERS = 4
+
+# PostgreSQL-only index that lets a process-variable filter start from the matching instances
+# (``data @> {"name": value}``); SQLite has no such index. Created by a PostgreSQL-only migration.
+POSTGRES_INSTANCE_DATA_INDEX = (
+    "CREATE INDEX IF NOT EXISTS instance_data_gin ON engine_processinstance USING gin (data jsonb_path_ops)"
+)
+
+_USER_GROUPS = Group.user_set.through
+
+
+class _Rule:
+    """The parts of the visibility rule that apply to one user."""
+
+    def __init__(self, user, open_only):
+        self.user = user
+        self.open_only = open_only
+        membership = membership_of(user)
+        self.agency_id = membership.agency_id if membership is not None else None
+        role = membership.role if membership is not None else None
+        self.whole_agency = role in STAFF_WHO_SEE_THE_WHOLE_AGENCY
+        self.laneless_of_agency = role in STAFF_WHO_WORK_TASKS and not self.whole_agency
+
+    def tasks(self):
+        tasks = HumanTask.objects.all()
+        return tasks.filter(status__in=OPEN_TASK_STATUSES) if self.open_only else tasks
+
+    def group_offers(self):
+        offers = HumanTaskCandidateGroup.objects.filter(
+            group_id__in=_USER_GROUPS.objects.filter(user_id=self.user.pk).values("group_id")
+        )
+        return offers.filter(is_open=True) if self.open_only else offers
+
+    def user_offers(self):
+        offers = HumanTaskCandidateUser.objects.filter(user_id=self.user.pk)
+        return offers.filter(is_open=True) if self.open_only else offers
+
+    def as_ids(self, *, with_agency=True):
+        """The rule as ``pk IN (union of ids)``; ``with_agency=False`` leaves out the whole-agency part."""
+        parts = [
+            self.group_offers().values("humantask_id"),
+            self.user_offers().values("humantask_id"),
+            self.tasks().filter(assignee_id=self.user.pk).values("pk"),
+            self.tasks().filter(owner_id=self.user.pk).values("pk"),
+        ]
+        if self.whole_agency and with_agency:
+            parts.append(self.tasks().filter(agency_id=self.agency_id).values("pk"))
+        elif self.laneless_of_agency:
+            laneless = self.tasks().filter(agency_id=self.agency_id, lane="").filter(_offered_to_nobody())
+            parts.append(laneless.values("pk"))
+        return Q(pk__in=parts[0].union(*parts[1:], all=True))
+
+    def per_row(self):
+        """The rule as a condition on each task row."""
+        visible = (
+            Q(assignee_id=self.user.pk)
+            | Q(owner_id=self.user.pk)
+            | Q(pk__in=self.group_offers().values("humantask_id"))
+            | Q(pk__in=self.user_offers().values("humantask_id"))
+        )
+        if self.whole_agency:
+            return visible | Q(agency_id=self.agency_id)
+        if self.laneless_of_agency:
+            return visible | (Q(agency_id=self.agency_id, lane="") & _offered_to_nobody())
+        return visible
+
+    def page_per_row(self, few):
+        """Whether a page of open tasks is better found per row: for staff who may see more than ``few``.
+
+        Citizens and analysts see what is offered to them, which is few; supervisors and managers see
+        their whole agency. For an officer, each question reads at most ``few`` index entries.
+        """
+        if self.whole_agency:
+            return True
+        if not self.laneless_of_agency:
+            return False
+        if self.group_offers().filter(is_open=True).values("pk")[few:].exists():
+            return True
+        laneless = HumanTask.objects.filter(agency_id=self.agency_id, lane="", status__in=OPEN_TASK_STATUSES)
+        return laneless.values("pk")[few:].exists()
+
+
+def _offered_to_nobody():
+    return ~Exists(HumanTaskCandidateGroup.objects.filter(humantask_id=OuterRef("pk"))) & ~Exists(
+        HumanTaskCandidateUser.objects.filter(humantask_id=OuterRef("pk"))
+    )
+
+
+def visible_tasks(user, *, open_only=False, for_page=False, filters_data=False):
+    """The tasks ``user`` may see, as a queryset of bare rows (superusers see all).
+
+    ``open_only`` keeps the ready and claimed ones (and lets the query use the open-task indexes);
+    ``for_page`` says the caller reads one page in index order rather than every row, and
+    ``filters_data`` that the page is also filtered on process variables.
+    """
+    rule = _Rule(user, open_only)
+    tasks = rule.tasks()
+    if user.is_superuser:
+        return tasks
+    few = FEW_TASKS * (FEW_TASKS_FACTOR_FOR_DATA_FILTERS if filters_data else 1)
+    if for_page and open_only and rule.page_per_row(few):
+        return tasks.filter(rule.per_row())
+    return tasks.filter(rule.as_ids())
+
+
+def visible_open_task_parts(user):
+    """The open tasks ``user`` may see, as disjoint querysets that are each cheap to count.
+
+    Supervisors and managers: their agency (one index range) and what they see elsewhere.
+    """
+    rule = _Rule(user, open_only=True)
+    tasks = rule.tasks()
+    if user.is_superuser:
+        return [tasks]
+    if rule.whole_agency:
+        elsewhere = tasks.exclude(agency_id=rule.agency_id).filter(rule.as_ids(with_agency=False))
+        return [tasks.filter(agency_id=rule.agency_id), elsewhere]
+    return [tasks.filter(rule.as_ids())]
+
+
+def task_rows(tasks):
+    """``tasks`` with what the inbox shows of them loaded alongside (the instance without its task tree)."""
+    tasks = tasks.select_related("instance", "agency", "assignee", "owner", "completed_by")
+    groups = Prefetch("candidate_groups", queryset=Group.objects.only("name"))
+    return tasks.defer("instance__state").prefetch_related(groups)
+
+
+def task_counts(parts):
+    """Open tasks of the disjoint querysets ``parts`` counted by status, by process and overdue.
+
+    One query per part, grouped by process and status with the overdue ones counted alongside.
+    """
+    now = timezone.now()
+    counts = {"total": 0, "by_status": {status: 0 for status in OPEN_TASK_STATUSES}, "by_process": {}, "overdue": 0}
+    for part in parts:
+        groups = (
+            part.filter(status__in=OPEN_TASK_STATUSES)
+            .order_by()
+            .values_list("process_key", "status")
+            .annotate(tasks=Count("pk"), overdue=Count("pk", filter=Q(due_at__lt=now)))
+        )
+        for process_key, status, tasks, overdue in groups:
+            counts["total"] += tasks
+            counts["by_status"][status] += tasks
+            counts["by_process"][process_key] = counts["by_process"].get(process_key, 0) + tasks
+            counts["overdue"] += overdue
+    counts["by_status"] = {str(status): tasks for status, tasks in counts["by_status"].items()}
+    counts["by_process"] = dict(sorted(counts["by_process"].items()))
+    return counts
