@@ -49,6 +49,9 @@ class HumanTask(models.Model):
     candidate_users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="candidate_tasks")
     priority = models.PositiveSmallIntegerField(default=50)
     due_at = models.DateTimeField(null=True, blank=True)
+    follow_up_at = models.DateTimeField(
+        null=True, blank=True, help_text="When someone should look at the task again (before it is due)."
+    )
     created_at = models.DateTimeField(default=timezone.now)
     claimed_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
