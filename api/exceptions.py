@@ -10,6 +10,7 @@ from processes.diagram import DiagramUnavailableError
 _STATUS_BY_ERROR = [
     (engine_errors.DefinitionInvalidError, status.HTTP_400_BAD_REQUEST, "definition_invalid"),
     (engine_errors.TaskDataInvalidError, status.HTTP_400_BAD_REQUEST, "data_invalid"),
+    (engine_errors.TaskFormInvalidError, status.HTTP_400_BAD_REQUEST, "form_invalid"),
     (engine_errors.DefinitionNotFoundError, status.HTTP_404_NOT_FOUND, "definition_not_found"),
     (engine_errors.InstanceNotFoundError, status.HTTP_404_NOT_FOUND, "instance_not_found"),
     (engine_errors.TaskNotFoundError, status.HTTP_404_NOT_FOUND, "task_not_found"),
@@ -32,7 +33,7 @@ def engine_exception_handler(exc, context):
     for error_class, http_status, code in _STATUS_BY_ERROR:
         if isinstance(exc, error_class):
             body = {"detail": str(exc), "code": code}
-            if isinstance(exc, engine_errors.DefinitionInvalidError):
+            if isinstance(exc, (engine_errors.DefinitionInvalidError, engine_errors.TaskFormInvalidError)):
                 body["errors"] = exc.errors
             return Response(body, status=http_status)
     return exception_handler(exc, context)

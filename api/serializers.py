@@ -2,8 +2,10 @@
 
 from rest_framework import serializers
 
+from engine.forms import task_form
 from engine.models import HistoryEvent, HumanTask, ProcessInstance, Timer
 from processes.models import ProcessDefinition
+from processes.selectors import definition_catalog
 
 
 class DefinitionSerializer(serializers.ModelSerializer):
@@ -17,6 +19,11 @@ class DefinitionSerializer(serializers.ModelSerializer):
 
 class DefinitionUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="A BPMN 2.0 XML file as a modeling tool exports it.")
+    forms = serializers.ListField(
+        child=serializers.FileField(), required=False, default=list,
+        help_text="JSON Schema form files, matched by file name: <element id>.json (and <element id>.uischema.json)"
+        ", or the files SpiffArena's formJsonSchemaFilename / formUiSchemaFilename properties name.",
+    )
     agency = serializers.CharField(
         required=False, help_text="Agency code; only superusers choose, analysts deploy for their own agency."
     )
@@ -27,7 +34,7 @@ class TaskSummarySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = HumanTask
-        fields = ["id", "element_id", "name", "lane", "status", "assignee", "created_at", "due_at"]
+        fields = ["id", "element_id", "name", "lane", "status", "assignee", "created_at", "due_at", "follow_up_at"]
 
 
 class TimerSerializer(serializers.ModelSerializer):
@@ -96,14 +103,24 @@ class HumanTaskSerializer(serializers.ModelSerializer):
     agency = serializers.SlugRelatedField(slug_field="code", read_only=True)
     candidate_groups = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
     data = serializers.JSONField(source="instance.data", read_only=True)
+    form = serializers.SerializerMethodField(help_text='{"schema": JSON Schema, "ui_schema": {...} | null}, or null.')
 
     class Meta:
         model = HumanTask
         fields = [
             "id", "process", "agency", "instance_id", "tracking_code", "element_id", "name", "documentation",
             "lane", "status", "assignee", "owner", "delegation_state", "candidate_groups", "priority", "due_at",
-            "created_at", "claimed_at", "completed_at", "completed_by", "draft_data", "completion_data", "data",
+            "follow_up_at", "created_at", "claimed_at", "completed_at", "completed_by", "draft_data",
+            "completion_data", "data", "form",
         ]
+
+    def get_form(self, task) -> dict | None:
+        # One catalog read per definition for a whole page of tasks: the context is shared by the page.
+        catalogs = self.context.setdefault("element_catalogs", {})
+        definition_id = task.instance.definition_id
+        if definition_id not in catalogs:
+            catalogs[definition_id] = definition_catalog(definition_id)
+        return task_form(catalogs[definition_id], task.element_id)
 
 
 class TaskCompleteSerializer(serializers.Serializer):

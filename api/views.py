@@ -10,10 +10,9 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from engine import selectors as engine_selectors
-from engine.models import HumanTask, HumanTaskStatus
 from engine.agencies import agency_of, default_agency
 from engine.exceptions import DefinitionInvalidError, InstanceNotFoundError, TaskDataInvalidError, TaskNotFoundError
-from engine.models import Agency
+from engine.models import Agency, HumanTask, HumanTaskStatus
 from engine.services import (
     human_task_assign,
     human_task_claim,
@@ -78,8 +77,9 @@ class ProcessDefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         upload.is_valid(raise_exception=True)
         uploaded = upload.validated_data["file"]
         agency = _deploy_agency(request.user, upload.validated_data.get("agency"))
+        form_files = {form.name: form.read() for form in upload.validated_data["forms"]}
         definition, created = definition_deploy(
-            content=uploaded.read(), filename=uploaded.name, actor=request.user, agency=agency
+            content=uploaded.read(), filename=uploaded.name, actor=request.user, agency=agency, form_files=form_files
         )
         body = serializers.DefinitionSerializer(definition).data
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
@@ -155,7 +155,7 @@ class HumanTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     serializer_class = serializers.HumanTaskSerializer
     filterset_class = HumanTaskFilter
     pagination_class = KeysetCursorPagination
-    ordering_fields = ["created_at", "due_at", "priority"]
+    ordering_fields = ["created_at", "due_at", "follow_up_at", "priority"]
     ordering = ["created_at"]
 
     def get_queryset(self):

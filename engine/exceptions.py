@@ -69,6 +69,14 @@ class CommentInvalidError(EngineError):
     """A comment's text is empty or too long."""
 
 
+class TaskFormInvalidError(EngineError):
+    """The data a task is completed with does not fit its form; ``errors`` is {field path: [messages]}."""
+
+    def __init__(self, errors, message="The data does not fit the task's form."):
+        super().__init__(message)
+        self.errors = dict(errors)
+
+
 class ScriptError(EngineError):
     """A BPMN script or expression failed while it ran (a bad name, a type error, a division by zero)."""
 

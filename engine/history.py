@@ -76,14 +76,15 @@ def record_activities_completed(instance, activities, *, actor):
     )
 
 
-def record_task_created(task):
+def record_task_created(task, *, details=None):
+    """``details`` adds to name and lane what the task's set-up reported (problems, warnings)."""
     return _record(
         EventType.TASK_CREATED,
         actor=None,
         instance=task.instance,
         human_task=task,
         element_id=task.element_id,
-        details={"name": task.name, "lane": task.lane},
+        details={"name": task.name, "lane": task.lane, **(details or {})},
         occurred_at=task.created_at,
     )
 

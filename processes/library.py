@@ -14,8 +14,23 @@ def bpmn_files(folder):
     return sorted(Path(folder).rglob("*.bpmn"))
 
 
+def form_files_for(bpmn_path):
+    """The JSON files deployed with a BPMN file, by name: those beside it and in its folder's ``forms/``.
+
+    SpiffArena keeps the files its ``formJsonSchemaFilename`` properties name beside the model; a form
+    named after its task (``forms/<element id>.json``) lives in ``forms/``, which wins on a clash.
+    """
+    folder = Path(bpmn_path).parent
+    files = {}
+    for directory in (folder, folder / "forms"):
+        if directory.is_dir():
+            files.update({path.name: path.read_bytes() for path in sorted(directory.glob("*.json"))})
+    return files
+
+
 def deploy_folder(folder, *, actor, agency, report=None):
-    """Deploy every BPMN file below ``folder``; returns (deployed, unchanged, rejected) lists of names.
+    """Deploy every BPMN file below ``folder``, each with its form files (``form_files_for``); returns
+    (deployed, unchanged, rejected) lists of names.
 
     A rejected file does not stop the others; ``report(path, outcome, detail)`` is told about each.
     """
@@ -23,7 +38,8 @@ def deploy_folder(folder, *, actor, agency, report=None):
     for path in bpmn_files(folder):
         try:
             definition, created = definition_deploy(
-                content=path.read_bytes(), filename=path.name, actor=actor, agency=agency
+                content=path.read_bytes(), filename=path.name, actor=actor, agency=agency,
+                form_files=form_files_for(path),
             )
         except (DefinitionInvalidError, PermissionDeniedError) as error:
             rejected.append(path.name)

@@ -11,9 +11,16 @@ class ProcessDefinition(models.Model):
     version = models.PositiveIntegerField()
     name = models.CharField(max_length=500, blank=True)
     agency = models.ForeignKey("engine.Agency", on_delete=models.PROTECT, related_name="definitions")
-    sha256 = models.CharField(max_length=64, help_text="Checksum of the uploaded file.")
+    sha256 = models.CharField(
+        max_length=64, help_text="Checksum of the uploaded file (and of the form files it uses, if any)."
+    )
     filename = models.CharField(max_length=255, blank=True)
     bpmn_xml = models.TextField()
+    element_catalog = models.JSONField(
+        default=dict, blank=True,
+        help_text="Per user or manual task: assignment, dates, priority and form, read at deploy time "
+        "(processes.extensions).",
+    )
     deployed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -6,7 +6,13 @@ from .models import ProcessDefinition
 
 
 def definition_list():
-    return ProcessDefinition.objects.select_related("deployed_by").order_by("key", "-version")
+    return ProcessDefinition.objects.select_related("deployed_by").defer("element_catalog").order_by("key", "-version")
+
+
+def definition_catalog(definition_id):
+    """The element catalog of a definition (processes.extensions), {} for an unknown id."""
+    catalog = ProcessDefinition.objects.filter(pk=definition_id).values_list("element_catalog", flat=True).first()
+    return catalog or {}
 
 
 def definition_latest(key):

@@ -5,6 +5,7 @@ import hashlib
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
+from lxml import etree
 
 from engine import history
 from engine.agencies import membership_of
@@ -13,9 +14,8 @@ from engine.models import Role, Timer, TimerKind, TimerStatus
 from engine.spiff import parse_process
 from engine.spiff.timer_values import first_occurrence
 
-from lxml import etree
-
 from .bpmn_xml import check_bpmn_structure, executable_processes, parse_xml
+from .extensions import element_catalog
 from .models import ProcessDefinition
 from .validation import check_runnable_parts
 
@@ -72,15 +72,26 @@ def _require_key_of(agency, key):
         raise DefinitionInvalidError(message, [{"message": message, "line": None, "element_id": key}])
 
 
-def definition_deploy(*, content, filename, actor, agency):
+def _checksum(content, form_files):
+    """sha256 of the BPMN file, followed by the names and contents of the form files it uses."""
+    digest = hashlib.sha256(content)
+    for name in sorted(form_files):
+        digest.update(b"\0" + name.encode("utf-8") + b"\0" + form_files[name])
+    return digest.hexdigest()
+
+
+def definition_deploy(*, content, filename, actor, agency, form_files=None):
     """Deploy a BPMN file for ``agency`` as the next version of its process.
 
-    Identical content returns the existing version. Returns (definition, created).
+    ``form_files`` (``{file name: bytes}``) are the JSON Schema forms deployed with it (see
+    ``processes.forms``). Identical content (file and the forms it uses) returns the existing
+    version. Returns (definition, created).
     """
     _require_deployer(actor, agency)
     tree, process, parsed = definition_validate(content=content)
+    catalog = element_catalog(tree, process.id, form_files)
     _require_key_of(agency, process.id)
-    sha256 = hashlib.sha256(content).hexdigest()
+    sha256 = _checksum(content, catalog.used_form_files)
     text = _as_text(content, tree)
     for _attempt in range(3):
         existing = ProcessDefinition.objects.filter(key=process.id, sha256=sha256).first()
@@ -88,7 +99,7 @@ def definition_deploy(*, content, filename, actor, agency):
             return existing, False
         try:
             with transaction.atomic():
-                definition = _create_version(process, parsed, text, sha256, filename, actor, agency)
+                definition = _create_version(process, parsed, text, sha256, filename, actor, agency, catalog)
             return definition, True
         except IntegrityError:
             continue  # someone deployed the same key at the same moment: take the next number
@@ -103,7 +114,7 @@ def _as_text(content, tree):
         return etree.tostring(tree, xml_declaration=True, encoding="UTF-8").decode("utf-8")
 
 
-def _create_version(process, parsed, text, sha256, filename, actor, agency):
+def _create_version(process, parsed, text, sha256, filename, actor, agency, catalog):
     latest = ProcessDefinition.objects.filter(key=process.id).aggregate(latest=Max("version"))["latest"]
     definition = ProcessDefinition.objects.create(
         key=process.id,
@@ -113,6 +124,7 @@ def _create_version(process, parsed, text, sha256, filename, actor, agency):
         sha256=sha256,
         filename=filename or "",
         bpmn_xml=text,
+        element_catalog=catalog.entries,
         deployed_by=actor,
     )
     history.record_definition_deployed(definition, actor=actor)

@@ -59,6 +59,9 @@ class HumanTask(models.Model):
     )
     priority = models.PositiveSmallIntegerField(default=50)
     due_at = models.DateTimeField(null=True, blank=True)
+    follow_up_at = models.DateTimeField(
+        null=True, blank=True, help_text="When someone should look at the task again (before it is due)."
+    )
     created_at = models.DateTimeField(default=timezone.now)
     claimed_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)

@@ -16,10 +16,12 @@ from engine.exceptions import (
     TaskAssigneeInvalidError,
     TaskClaimedError,
     TaskDelegatedError,
+    TaskFormInvalidError,
     TaskNotFoundError,
     TaskNotReadyError,
     TaskPermissionError,
 )
+from engine.forms import form_errors, task_form
 from engine.models import DelegationState, HumanTask, HumanTaskStatus, InstanceStatus
 from engine.selectors import human_task_supervised_by, human_task_visible_to, human_task_workable_by
 
@@ -147,11 +149,20 @@ def human_task_resolve(*, task_id, actor, data):
     return task
 
 
+def _require_fits_form(task, data):
+    form = task_form(task.instance.definition.element_catalog, task.element_id)
+    errors = form_errors(form["schema"], data) if form else {}
+    if errors:
+        raise TaskFormInvalidError(errors)
+
+
 def human_task_complete(*, task_id, actor, data):
     """Complete a task with the officer's data and run the process on to its next wait.
 
     An unclaimed task is claimed for the actor first. A task claimed by someone else, delegated, or
-    no longer open is refused; so a second completion never happens.
+    no longer open is refused; so a second completion never happens. The data (with any draft a
+    delegate left) must fit the task's form, if it has one: else ``TaskFormInvalidError`` and nothing
+    changes.
     """
     data = validate_data(data)
     with transaction.atomic():
@@ -164,9 +175,11 @@ def human_task_complete(*, task_id, actor, data):
             raise TaskClaimedError(f"Task {task_id} is claimed by {task.assignee.get_username()}.")
         if task.status == HumanTaskStatus.READY:
             _require_workable(task, actor)
+        data = {**task.draft_data, **data}
+        _require_fits_form(task, data)
+        if task.status == HumanTaskStatus.READY:
             _set_assignee(task, actor)
             history.record_task_claimed(task, actor=actor)
-        data = {**task.draft_data, **data}
         runtime = runtime_of(instance)
         result = runtime.complete_human_task(task.spiff_task_id, data)
         if any(activity.task_id == task.spiff_task_id for activity in result.finished):

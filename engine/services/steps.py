@@ -7,7 +7,6 @@ Called inside the service's transaction, with the instance row locked.
 from django.utils import timezone
 
 from engine import history
-from engine.agencies import is_applicant_lane, resolve_group
 from engine.exceptions import ScriptError
 from engine.expressions import sandbox
 from engine.models import (
@@ -25,6 +24,8 @@ from engine.models import (
 )
 from engine.spiff import ProcessRuntime, parsed_process_for
 from processes.bpmn_xml import parse_xml
+
+from .task_setup import task_offer, task_setup
 
 
 def parsed_process_of(definition):
@@ -88,31 +89,40 @@ def _project_human_tasks(instance, runtime):
     existing = set(
         HumanTask.objects.filter(spiff_task_id__in=list(ready)).values_list("spiff_task_id", flat=True)
     )
+    catalog = instance.definition.element_catalog or {}
     for ready_task in ready.values():
-        if ready_task.task_id in existing:
-            continue
-        task = HumanTask.objects.create(
-            instance=instance,
-            agency_id=instance.definition.agency_id,
-            process_key=instance.process_key,
-            spiff_task_id=ready_task.task_id,
-            element_id=ready_task.element_id,
-            name=ready_task.name,
-            lane=ready_task.lane or "",
-            documentation=ready_task.documentation or "",
-        )
-        _offer(task, instance)
-        history.record_task_created(task)
+        if ready_task.task_id not in existing:
+            _create_task(instance, runtime, ready_task, catalog.get(ready_task.element_id, {}))
 
 
-def _offer(task, instance):
-    """Candidates from the lane: the applicant for an applicant lane, else the lane's group."""
-    if not task.lane:
-        return
-    if is_applicant_lane(task.lane) and instance.applicant_id is not None:
-        task.candidate_users.add(instance.applicant_id)
-    else:
-        task.candidate_groups.add(resolve_group(task.lane, instance.definition.agency))
+def _create_task(instance, runtime, ready_task, entry):
+    """The inbox row of a newly READY task, set up from its catalog entry (engine.services.task_setup)."""
+    now = timezone.now()
+    setup = task_setup(
+        instance=instance, entry=entry, lane=ready_task.lane or "", data=runtime.task_data(ready_task.task_id),
+        created_at=now,
+    )
+    task = HumanTask.objects.create(
+        instance=instance,
+        agency_id=instance.definition.agency_id,
+        process_key=instance.process_key,
+        spiff_task_id=ready_task.task_id,
+        element_id=ready_task.element_id,
+        name=ready_task.name,
+        lane=ready_task.lane or "",
+        documentation=ready_task.documentation or "",
+        created_at=now,
+        priority=setup.priority,
+        due_at=setup.due_at,
+        follow_up_at=setup.follow_up_at,
+        assignee=setup.assignee,
+        status=HumanTaskStatus.CLAIMED if setup.assignee else HumanTaskStatus.READY,
+        claimed_at=now if setup.assignee else None,
+    )
+    task_offer(task, setup)
+    history.record_task_created(task, details=setup.history_details())
+    if setup.assignee is not None:
+        history.record_task_assigned(task, actor=None, previous_assignee=None)
 
 
 def _project_timers(instance, runtime):

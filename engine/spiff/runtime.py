@@ -74,6 +74,10 @@ class ProcessRuntime:
             for task in self._workflow.get_tasks(state=TaskState.READY, manual=True)
         ]
 
+    def task_data(self, task_id):
+        """A copy of the data a task of this workflow sees: the data of the branch that led to it."""
+        return dict(self._workflow.get_task_from_id(UUID(str(task_id))).data)
+
     def waiting_timers(self):
         timers = []
         for task in self._workflow.get_tasks(state=TaskState.WAITING):
