@@ -13,6 +13,10 @@ run: install migrate
 test: install
 	$(PY) -m pytest -q
 
+# Needs PostgreSQL and Redis (see .ci/run); the defaults apply only when the variables are unset.
+test-integration: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bureau
+test-integration: export CELERY_BROKER_URL ?= redis://127.0.0.1:6379/15
+test-integration: export INTEGRATION_REQUIRED ?= 1
 test-integration: install
 	$(PY) -m pytest -q -m integration tests/integration
 

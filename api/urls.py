@@ -1,6 +1,5 @@
-from rest_framework.routers import DefaultRouter
-
 from django.urls import path
+from rest_framework.routers import DefaultRouter
 
 from . import documents, messages, views
 from .tracking import TrackingView

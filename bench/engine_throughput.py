@@ -223,16 +223,23 @@ class QueryCounter:
         self.seconds = 0.0
         self.keep_sql = keep_sql
         self.kinds = Counter()
+        self.kind_seconds = Counter()
 
     def __call__(self, execute, sql, params, many, context):
         self.count += 1
-        if self.keep_sql:
-            self.kinds[_sql_kind(sql)] += 1
         t0 = time.perf_counter()
         try:
             return execute(sql, params, many, context)
         finally:
-            self.seconds += time.perf_counter() - t0
+            elapsed = time.perf_counter() - t0
+            self.seconds += elapsed
+            if self.keep_sql:
+                kind = _sql_kind(sql)
+                self.kinds[kind] += 1
+                self.kind_seconds[kind] += elapsed
+
+
+_EXISTS_SQL = re.compile(r'SELECT (1|%s|\?) AS "a" ')
 
 
 def _sql_kind(sql):
@@ -246,7 +253,12 @@ def _sql_kind(sql):
         upper = [w.upper() for w in words]
         index = upper.index(marker)
         table = words[index + 1] if index + 1 < len(words) else ""
-    return f"{verb} {table.strip(chr(34)).strip('`')}".strip()
+    kind = f"{verb} {table.strip(chr(34)).strip('`')}".strip()
+    if verb == "SELECT" and _EXISTS_SQL.match(sql):
+        kind += " (.exists())"
+    if " FOR UPDATE" in sql:
+        kind += " FOR UPDATE"
+    return kind
 
 
 # --------------------------------------------------------------------------------------------------
@@ -481,6 +493,8 @@ PROFILE_GROUPS = [
     ("instance_start (whole call)", "engine/services/instances.py", "instance_start"),
     ("every history row (_record + bulk)", "engine/history.py", "_record"),
     ("every Model.save", "django/db/models/base.py", "save"),
+    ("ORM filter building (Query._add_q)", "django/db/models/sql/query.py", "_add_q"),
+    ("model instances built (Model.__init__)", "django/db/models/base.py", "__init__"),
     ("SQL compile (SQLCompiler.as_sql)", "django/db/models/sql/compiler.py", "as_sql"),
     ("SQL execute (driver + DB round-trip)", "django/db/backends/utils.py", "_execute"),
     ("transaction commit", "django/db/backends/base/base.py", "commit"),
@@ -514,8 +528,10 @@ def profile_service_layer(plans, officer, definition, offset, top):
         print(f"  {label:<48}{cumulative:>9.3f}{cumulative / total:>8.1%}{ncalls:>8}")
     print(f"\n  SQL statements during the profiled run: {counter.count} "
           f"({counter.count / max(1, result.starts + calls):.1f} per service call, incl. the bench's inbox reads)")
-    for kind, count in counter.kinds.most_common(14):
-        print(f"    {count:>6}  {kind}")
+    print(f"    {'count':>6}{'ms total':>10}{'ms each':>9}  statement")
+    for kind, seconds in counter.kind_seconds.most_common(16):
+        count = counter.kinds[kind]
+        print(f"    {count:>6}{seconds * 1000:>10.1f}{seconds * 1000 / count:>9.3f}  {kind}")
     print(f"\n  Top {top} functions by own time (tottime):")
     stats.sort_stats("tottime").print_stats(top)
 

@@ -3,8 +3,8 @@
 ``render_svg`` and ``render_png`` lay out one process of a parsed BPMN file
 left to right: events are small circles and gateways small diamonds (their
 names written beside them), activities rounded boxes, sequence flows arrows,
-and expanded sub-processes clusters around their contents. The layout comes from Graphviz, not from the file's DI shapes, so
-files without diagram information render too.
+and expanded sub-processes clusters around their contents. The layout comes from Graphviz,
+not from the file's DI shapes, so files without diagram information render too.
 
 Every Graphviz node is named after its BPMN element id and carries it as
 ``id``, so the SVG ``<g id="...">`` of a node is the element id and later

@@ -3,7 +3,6 @@
 import hashlib
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max
 from django.utils import timezone
 from lxml import etree
 
@@ -115,7 +114,10 @@ def _as_text(content, tree):
 
 
 def _create_version(process, parsed, text, sha256, filename, actor, agency, catalog):
-    latest = ProcessDefinition.objects.filter(key=process.id).aggregate(latest=Max("version"))["latest"]
+    # Lock the current version: a start timer of it firing now (which takes the same lock) finishes
+    # first, so the start timers replaced below include the next occurrence it schedules.
+    current = ProcessDefinition.objects.select_for_update(no_key=True).filter(key=process.id).order_by("-version")
+    latest = getattr(current.first(), "version", None)
     definition = ProcessDefinition.objects.create(
         key=process.id,
         agency=agency,

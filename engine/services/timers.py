@@ -17,6 +17,7 @@ from django.utils import timezone
 from engine import history
 from engine.models import InstanceStatus, Timer, TimerKind, TimerStatus
 from engine.spiff.timer_values import cycle_interval
+from processes.models import ProcessDefinition
 
 from .instances import instance_start
 from .steps import locked_instance, runtime_of, save_step
@@ -52,12 +53,16 @@ def timer_fire(*, timer_id):
     if timer is None:
         return False
     if timer.instance_id is None:
-        return _fire_start_timer(timer_id)
+        return _fire_start_timer(timer_id, timer.definition_id)
     return _fire_instance_timer(timer_id, timer.instance_id)
 
 
 def _lock_pending(timer_id):
-    return Timer.objects.select_for_update(skip_locked=True).filter(pk=timer_id, status=TimerStatus.PENDING).first()
+    # Wait for the row rather than skip it: a concurrent claim can hold the lock on a row it did not
+    # claim (PostgreSQL keeps the lock on rows its re-check rejects), only until it commits. Skipping
+    # would leave the timer claimed but unfired until CLAIM_TIMEOUT. Firing twice is prevented by
+    # the status re-check on the locked row.
+    return Timer.objects.select_for_update().filter(pk=timer_id, status=TimerStatus.PENDING).first()
 
 
 def _mark_fired(timer):
@@ -88,8 +93,11 @@ def _fire_instance_timer(timer_id, instance_id):
     return True
 
 
-def _fire_start_timer(timer_id):
+def _fire_start_timer(timer_id, definition_id):
     with transaction.atomic():
+        # The same lock a deploy of the next version takes (processes.services._create_version): either
+        # the deploy comes first and cancels this timer, or it waits and also cancels the next occurrence.
+        ProcessDefinition.objects.select_for_update(no_key=True).filter(pk=definition_id).first()
         timer = _lock_pending(timer_id)
         if timer is None:
             return False

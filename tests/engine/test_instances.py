@@ -14,7 +14,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def permit(analyst):
     content = library_bytes("permit_application/permit_application.bpmn")
-    return definition_deploy(content=content, filename="permit_application.bpmn", actor=analyst, agency=analyst.membership.agency)[0]
+    return definition_deploy(
+        content=content, filename="permit_application.bpmn", actor=analyst, agency=analyst.membership.agency
+    )[0]
 
 
 def _open_task(instance, element_id):
@@ -93,7 +95,10 @@ def test_data_must_be_a_plain_json_object(permit, applicant):
 def test_script_failure_puts_only_that_instance_in_error(analyst, officer, applicant):
     """A forbidden call in a script errors its instance with a readable message; another instance goes on."""
     definition, _ = definition_deploy(
-        content=fixture_bytes("script_error/script_error.bpmn"), filename="fee.bpmn", actor=analyst, agency=analyst.membership.agency
+        content=fixture_bytes("script_error/script_error.bpmn"),
+        filename="fee.bpmn",
+        actor=analyst,
+        agency=analyst.membership.agency,
     )
     failing = instance_start(definition=definition, data={"applicant": "Siti"}, actor=applicant)
     healthy = instance_start(definition=definition, data={"applicant": "Siti"}, actor=applicant)
@@ -112,11 +117,13 @@ def test_script_failure_puts_only_that_instance_in_error(analyst, officer, appli
 def test_whole_process_completes_and_logs_every_element(permit, officer, head, applicant):
     """Running the permit to its end completes the instance and logs each element once, in order."""
     instance = instance_start(definition=permit, data={}, actor=applicant)
-    human_task_complete(task_id=_open_task(instance, "check_completeness").pk, actor=officer,
-                        data={"documents_complete": False})
+    human_task_complete(
+        task_id=_open_task(instance, "check_completeness").pk, actor=officer, data={"documents_complete": False}
+    )
     human_task_complete(task_id=_open_task(instance, "revise_documents").pk, actor=applicant, data={})
-    human_task_complete(task_id=_open_task(instance, "check_completeness").pk, actor=officer,
-                        data={"documents_complete": True})
+    human_task_complete(
+        task_id=_open_task(instance, "check_completeness").pk, actor=officer, data={"documents_complete": True}
+    )
     human_task_complete(task_id=_open_task(instance, "technical_review").pk, actor=officer, data={})
     human_task_complete(task_id=_open_task(instance, "legal_review").pk, actor=officer, data={})
     human_task_complete(task_id=_open_task(instance, "approve_permit").pk, actor=head, data={})
@@ -125,8 +132,9 @@ def test_whole_process_completes_and_logs_every_element(permit, officer, head, a
     assert instance.timers.filter(status="pending").count() == 0
     assert instance.timers.filter(status="cancelled", element_id="review_overdue").count() == 1
     visited = list(
-        HistoryEvent.objects.filter(instance=instance, event_type=EventType.ACTIVITY_COMPLETED)
-        .values_list("element_id", flat=True)
+        HistoryEvent.objects.filter(instance=instance, event_type=EventType.ACTIVITY_COMPLETED).values_list(
+            "element_id", flat=True
+        )
     )
     assert visited.count("check_completeness") == 2
     assert visited[-3:] == ["approve_permit", "issue_permit", "permit_issued"]

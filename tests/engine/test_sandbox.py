@@ -1,9 +1,9 @@
 """The restricted evaluator for BPMN scripts and conditions: what it runs, what it refuses, its limits."""
 
 import ast
-from pathlib import Path
 import time
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 

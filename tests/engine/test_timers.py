@@ -22,7 +22,9 @@ def clock():
 
 @pytest.fixture
 def timer_process(analyst, clock):
-    return definition_deploy(content=fixture_bytes("timers/timers.bpmn"), filename="t.bpmn", actor=analyst, agency=analyst.membership.agency)[0]
+    return definition_deploy(
+        content=fixture_bytes("timers/timers.bpmn"), filename="t.bpmn", actor=analyst, agency=analyst.membership.agency
+    )[0]
 
 
 def _pending(instance):
@@ -70,8 +72,9 @@ def test_cycle_reminder_fires_its_two_occurrences_and_stops(timer_process, appli
         timers_fire_due()
         if _pending(instance).get("review_deadline") is None:
             break
-    runs = HistoryEvent.objects.filter(instance=instance, event_type=EventType.ACTIVITY_COMPLETED,
-                                       element_id="count_reminder")
+    runs = HistoryEvent.objects.filter(
+        instance=instance, event_type=EventType.ACTIVITY_COMPLETED, element_id="count_reminder"
+    )
     assert runs.count() == 2
     assert Timer.objects.filter(instance=instance, element_id="review_reminder", status="fired").count() == 2
 
@@ -123,7 +126,10 @@ def test_timers_due_during_downtime_fire_in_due_order(timer_process, applicant, 
 def test_timer_start_event_starts_instances_per_cycle(analyst, clock):
     """A R3/PT1H timer start event starts one instance per occurrence, three in all, and no more."""
     definition, _ = definition_deploy(
-        content=fixture_bytes("start_timer/start_timer.bpmn"), filename="s.bpmn", actor=analyst, agency=analyst.membership.agency
+        content=fixture_bytes("start_timer/start_timer.bpmn"),
+        filename="s.bpmn",
+        actor=analyst,
+        agency=analyst.membership.agency,
     )
     (timer,) = Timer.objects.filter(definition=definition, status="pending")
     assert timer.kind == "start" and timer.due_at == START + timedelta(hours=1)
@@ -140,8 +146,12 @@ def test_new_version_replaces_the_start_timer_of_the_old(analyst, clock):
     """Deploying a new version cancels the old version's pending start timer."""
     content = fixture_bytes("start_timer/start_timer.bpmn")
     old, _ = definition_deploy(content=content, filename="s.bpmn", actor=analyst, agency=analyst.membership.agency)
-    new, _ = definition_deploy(content=content.replace(b"Write report", b"Write the report"),
-                               filename="s.bpmn", actor=analyst, agency=analyst.membership.agency)
+    new, _ = definition_deploy(
+        content=content.replace(b"Write report", b"Write the report"),
+        filename="s.bpmn",
+        actor=analyst,
+        agency=analyst.membership.agency,
+    )
     assert new.version == old.version + 1
     assert Timer.objects.get(definition=old).status == TimerStatus.CANCELLED
     assert Timer.objects.get(definition=new).status == TimerStatus.PENDING
@@ -150,7 +160,10 @@ def test_new_version_replaces_the_start_timer_of_the_old(analyst, clock):
 def test_date_timers_start_an_instance_and_hold_it_until_their_moment(analyst, clock):
     """A timeDate start event starts one instance at its date; a quoted timeDate catch event waits until its time."""
     definition, _ = definition_deploy(
-        content=fixture_bytes("timers/date_timers.bpmn"), filename="d.bpmn", actor=analyst, agency=analyst.membership.agency
+        content=fixture_bytes("timers/date_timers.bpmn"),
+        filename="d.bpmn",
+        actor=analyst,
+        agency=analyst.membership.agency,
     )
     (start_timer,) = Timer.objects.filter(definition=definition, status="pending")
     assert start_timer.due_at == datetime(2026, 3, 4, 1, 0, tzinfo=UTC)

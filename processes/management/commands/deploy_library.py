@@ -1,6 +1,6 @@
-from engine.agencies import agency_ensure, default_agency
 from django.core.management.base import BaseCommand, CommandError
 
+from engine.agencies import agency_ensure, default_agency
 from processes.library import LIBRARY_DIR, deploy_folder
 
 

@@ -1,8 +1,8 @@
 from pathlib import Path
 
-from engine.agencies import agency_ensure, default_agency
 from django.core.management.base import BaseCommand, CommandError
 
+from engine.agencies import agency_ensure, default_agency
 from processes.library import bpmn_files, deploy_folder
 
 
