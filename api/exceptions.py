@@ -5,6 +5,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from engine import exceptions as engine_errors
+from engine.calendars import CalendarInvalidError, CalendarRangeError, DurationInvalidError
 from processes.diagram import DiagramUnavailableError
 
 _STATUS_BY_ERROR = [
@@ -19,6 +20,11 @@ _STATUS_BY_ERROR = [
     (engine_errors.DocumentRejectedError, status.HTTP_400_BAD_REQUEST, "document_rejected"),
     (engine_errors.CommentInvalidError, status.HTTP_400_BAD_REQUEST, "comment_invalid"),
     (engine_errors.TaskAssigneeInvalidError, status.HTTP_400_BAD_REQUEST, "assignee_invalid"),
+    (CalendarInvalidError, status.HTTP_400_BAD_REQUEST, "calendar_invalid"),
+    (CalendarRangeError, status.HTTP_400_BAD_REQUEST, "calendar_range"),
+    (DurationInvalidError, status.HTTP_400_BAD_REQUEST, "duration_invalid"),
+    (engine_errors.CalendarClosureNotFoundError, status.HTTP_404_NOT_FOUND, "closure_not_found"),
+    (engine_errors.CalendarClosureExistsError, status.HTTP_409_CONFLICT, "closure_exists"),
     (engine_errors.TaskPermissionError, status.HTTP_403_FORBIDDEN, "not_a_candidate"),
     (engine_errors.PermissionDeniedError, status.HTTP_403_FORBIDDEN, "permission_denied"),
     (engine_errors.TaskDelegatedError, status.HTTP_409_CONFLICT, "task_delegated"),

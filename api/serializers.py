@@ -1,9 +1,11 @@
 """Serializers shape data in and out; they hold no business logic."""
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from engine.forms import task_form
-from engine.models import HistoryEvent, HumanTask, ProcessInstance, Timer
+from engine.models import OPEN_TASK_STATUSES, HistoryEvent, HumanTask, Notification, ProcessInstance, Timer
+from engine.selectors import instance_clock
 from processes.models import ProcessDefinition
 from processes.selectors import definition_catalog
 
@@ -27,6 +29,11 @@ class DefinitionUploadSerializer(serializers.Serializer):
     agency = serializers.CharField(
         required=False, help_text="Agency code; only superusers choose, analysts deploy for their own agency."
     )
+
+
+def local_time(moment):
+    """A datetime as the API writes them everywhere (ISO 8601 in the server's time zone), or None."""
+    return serializers.DateTimeField().to_representation(moment) if moment is not None else None
 
 
 class TaskSummarySerializer(serializers.ModelSerializer):
@@ -66,9 +73,16 @@ class InstanceSerializer(serializers.ModelSerializer):
 class InstanceDetailSerializer(InstanceSerializer):
     open_tasks = serializers.SerializerMethodField()
     pending_timers = serializers.SerializerMethodField()
+    service_level = serializers.SerializerMethodField()
 
     class Meta(InstanceSerializer.Meta):
-        fields = InstanceSerializer.Meta.fields + ["open_tasks", "pending_timers"]
+        fields = InstanceSerializer.Meta.fields + ["open_tasks", "pending_timers", "service_level"]
+
+    def get_service_level(self, instance) -> dict:
+        """Promised date, elapsed and counted working time (the clock stops while the applicant is asked)."""
+        clock = instance_clock(instance)
+        clock["promised_at"] = local_time(clock["promised_at"])
+        return clock
 
     def get_open_tasks(self, instance) -> list[dict]:
         tasks = instance.human_tasks.filter(status__in=["ready", "claimed"]).select_related("assignee")
@@ -104,15 +118,21 @@ class HumanTaskSerializer(serializers.ModelSerializer):
     candidate_groups = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
     data = serializers.JSONField(source="instance.data", read_only=True)
     form = serializers.SerializerMethodField(help_text='{"schema": JSON Schema, "ui_schema": {...} | null}, or null.')
+    is_overdue = serializers.SerializerMethodField(help_text="Open and past its due date.")
 
     class Meta:
         model = HumanTask
         fields = [
             "id", "process", "agency", "instance_id", "tracking_code", "element_id", "name", "documentation",
             "lane", "status", "assignee", "owner", "delegation_state", "candidate_groups", "priority", "due_at",
-            "follow_up_at", "created_at", "claimed_at", "completed_at", "completed_by", "draft_data",
-            "completion_data", "data", "form",
+            "follow_up_at", "is_overdue", "overdue_at", "created_at", "claimed_at", "completed_at", "completed_by",
+            "draft_data", "completion_data", "data", "form",
         ]
+
+    def get_is_overdue(self, task) -> bool:
+        if task.status not in OPEN_TASK_STATUSES:
+            return False
+        return task.overdue_at is not None or (task.due_at is not None and task.due_at < timezone.now())
 
     def get_form(self, task) -> dict | None:
         # One catalog read per definition for a whole page of tasks: the context is shared by the page.
@@ -143,3 +163,12 @@ class HistoryEventSerializer(serializers.ModelSerializer):
     class Meta:
         model = HistoryEvent
         fields = ["id", "event_type", "occurred_at", "actor", "element_id", "task_id", "details"]
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    task_id = serializers.IntegerField(source="human_task_id", read_only=True)
+    tracking_code = serializers.CharField(source="instance.tracking_code", read_only=True, default=None)
+
+    class Meta:
+        model = Notification
+        fields = ["id", "kind", "message", "task_id", "instance_id", "tracking_code", "created_at", "read_at"]

@@ -15,6 +15,8 @@ from rest_framework.views import APIView
 from engine.exceptions import InstanceNotFoundError
 from engine.selectors import instance_tracking
 
+from .serializers import local_time
+
 _STATUS_TEXT = {
     "running": {"id": "Sedang diproses", "en": "In progress"},
     "completed": {"id": "Selesai", "en": "Completed"},
@@ -36,7 +38,7 @@ class TrackingThrottle(AnonRateThrottle):
 def _stage(task):
     waiting_for = {"id": "Anda (pemohon)", "en": "You (the applicant)"} if task["for_applicant"] else {
         "id": task["lane"] or "Petugas", "en": task["lane"] or "An officer"}
-    return {"name": task["name"], "waiting_for": waiting_for, "since": task["created_at"]}
+    return {"name": task["name"], "waiting_for": waiting_for, "since": local_time(task["created_at"])}
 
 
 class TrackingView(APIView):
@@ -72,9 +74,9 @@ class TrackingView(APIView):
                 "status": instance.status,
                 "status_text": _STATUS_TEXT[instance.status],
                 "current_stages": [_stage(task) for task in open_tasks],
-                "submitted_at": instance.started_at,
-                "last_updated_at": instance.updated_at,
-                "completed_at": instance.ended_at,
-                "promised_completion_at": instance.promised_at,
+                "submitted_at": local_time(instance.started_at),
+                "last_updated_at": local_time(instance.updated_at),
+                "completed_at": local_time(instance.ended_at),
+                "promised_completion_at": local_time(instance.promised_at),
             }
         )

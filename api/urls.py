@@ -1,7 +1,8 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from . import documents, messages, views
+from . import calendars, documents, messages, views
+from .notifications import NotificationViewSet
 from .tracking import TrackingView
 
 router = DefaultRouter()
@@ -9,9 +10,11 @@ router.trailing_slash = "/?"  # both /tasks/1/claim and /tasks/1/claim/ (and dia
 router.register("process-definitions", views.ProcessDefinitionViewSet, basename="process-definition")
 router.register("process-instances", views.ProcessInstanceViewSet, basename="process-instance")
 router.register("tasks", views.HumanTaskViewSet, basename="task")
+router.register("notifications", NotificationViewSet, basename="notification")
 
 urlpatterns = [
     path("track/<str:code>/", TrackingView.as_view(), name="track"),
+    *calendars.urlpatterns,
     *documents.urlpatterns,
     *messages.urlpatterns,
     *router.urls,

@@ -177,3 +177,5 @@ ENGINE_APPLICANT_LANES = ["Applicant", "Pemohon", "Citizen", "Warga"]
 # (each is checked by extension, declared type and leading bytes; see engine/filetypes.py).
 ENGINE_DOCUMENT_MAX_BYTES = int(os.environ.get("ENGINE_DOCUMENT_MAX_BYTES", str(10 * 1024 * 1024)))
 ENGINE_DOCUMENT_TYPES = ["application/pdf", "image/png", "image/jpeg", "image/tiff", "image/webp"]
+# What happens once when a task passes its due date, unless its model says otherwise: notify, none, reassign:<group>.
+ENGINE_DEFAULT_ESCALATION = os.environ.get("ENGINE_DEFAULT_ESCALATION", "notify")

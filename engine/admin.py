@@ -1,6 +1,16 @@
 from django.contrib import admin
 
-from .models import Agency, AgencyGroup, HistoryEvent, HumanTask, Membership, ProcessInstance, Timer
+from .models import (
+    Agency,
+    AgencyCalendar,
+    AgencyGroup,
+    CalendarClosure,
+    HistoryEvent,
+    HumanTask,
+    Membership,
+    ProcessInstance,
+    Timer,
+)
 
 
 @admin.register(Agency)
@@ -19,6 +29,25 @@ class MembershipAdmin(admin.ModelAdmin):
 class AgencyGroupAdmin(admin.ModelAdmin):
     list_display = ["group", "agency", "name"]
     list_filter = ["agency"]
+
+
+# Calendars edited here are checked by the models' clean() and take effect at once (the cached calendars are
+# keyed on what is stored); Django's admin log records the change, the API's services also write history.
+@admin.register(AgencyCalendar)
+class AgencyCalendarAdmin(admin.ModelAdmin):
+    list_display = ["agency", "timezone", "working_weekdays", "hours", "weekday_hours", "collective_leave",
+                    "updated_at"]
+    list_filter = ["timezone", "collective_leave"]
+    search_fields = ["agency__code", "agency__name"]
+    readonly_fields = ["updated_at"]
+
+
+@admin.register(CalendarClosure)
+class CalendarClosureAdmin(admin.ModelAdmin):
+    list_display = ["date", "name", "kind", "hours", "agency"]
+    list_filter = ["kind", "agency"]
+    search_fields = ["name", "agency__code"]
+    date_hierarchy = "date"
 
 
 @admin.register(ProcessInstance)

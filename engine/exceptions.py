@@ -61,6 +61,14 @@ class DocumentRejectedError(EngineError):
     """An uploaded file was refused (too large, empty, or not one of the allowed types); nothing was stored."""
 
 
+class CalendarClosureNotFoundError(EngineError):
+    """The agency's calendar has no closure with the requested id."""
+
+
+class CalendarClosureExistsError(EngineError):
+    """The agency's calendar already has a closure on that date; remove it before adding another."""
+
+
 class DocumentNotFoundError(EngineError):
     """No document has the requested id, the actor may not see it, or its file is gone from storage."""
 

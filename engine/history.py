@@ -264,3 +264,60 @@ def record_message_cancelled(subscription, *, reason):
         element_id=subscription.element_id,
         details={"name": subscription.message_name, "reason": reason},
     )
+
+
+def record_task_overdue(task):
+    return _record(
+        EventType.TASK_OVERDUE,
+        actor=None,
+        instance=task.instance,
+        human_task=task,
+        element_id=task.element_id,
+        details={"due_at": task.due_at.isoformat() if task.due_at else None},
+    )
+
+
+def record_task_escalated(task, *, action, details):
+    return _record(
+        EventType.TASK_ESCALATED,
+        actor=None,
+        instance=task.instance,
+        human_task=task,
+        element_id=task.element_id,
+        details={"action": action, **details},
+    )
+
+
+def record_instance_overdue(instance, *, promised_at):
+    return _record(
+        EventType.INSTANCE_OVERDUE,
+        actor=None,
+        instance=instance,
+        details={"promised_at": promised_at.isoformat() if promised_at else None},
+    )
+
+
+def record_clock_paused(instance, pause):
+    return _record(
+        EventType.CLOCK_PAUSED, actor=None, instance=instance, occurred_at=pause.started_at,
+        details={"waiting_on": pause.reason},
+    )
+
+
+def record_clock_resumed(instance, pause, *, paused_working_seconds):
+    return _record(
+        EventType.CLOCK_RESUMED, actor=None, instance=instance, occurred_at=pause.ended_at,
+        details={"paused_working_seconds": paused_working_seconds,
+                 "promised_at": instance.promised_at.isoformat() if instance.promised_at else None},
+    )
+
+
+def record_calendar_changed(agency, *, actor, change, details=None):
+    """An agency's calendar changed (``change``: settings_updated, closure_added, closure_removed).
+
+    The event belongs to no definition or instance; ``details`` name the agency and what changed."""
+    return _record(
+        EventType.CALENDAR_CHANGED,
+        actor=actor,
+        details={"agency": agency.code, "change": change, **(details or {})},
+    )

@@ -9,7 +9,10 @@ Who sees which task:
 Acting (claim, complete) needs more than seeing: managers only watch.
 """
 
+from datetime import timedelta
+
 from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 
 from . import inbox_selectors
 from .agencies import (
@@ -19,6 +22,7 @@ from .agencies import (
     is_applicant_lane,
     membership_of,
 )
+from .calendars.for_agency import calendar_for_agency
 from .models import (
     OPEN_TASK_STATUSES,
     HistoryEvent,
@@ -26,6 +30,7 @@ from .models import (
     InstanceStatus,
     MessageSubscription,
     MessageSubscriptionStatus,
+    Notification,
     ProcessInstance,
     Role,
 )
@@ -179,3 +184,33 @@ def message_subscription_list_for_sender(user):
     if not user.is_authenticated:
         return subscriptions.none()
     return subscriptions.filter(instance__applicant_id=user.pk)
+
+
+def instance_clock(instance, now=None):
+    """The service-level clock of an instance: promised date, elapsed and counted time, in seconds.
+
+    ``counted`` is working time on the agency's calendar minus the working time the clock was paused
+    (waiting on the applicant); ``breached`` says whether the promise was (or is being) missed.
+    """
+    level = (instance.definition.service_levels or {}).get("process")
+    end = instance.ended_at or now or timezone.now()
+    calendar = calendar_for_agency(instance.definition.agency)
+    working = calendar.working_time_between(instance.started_at, end)
+    pauses = instance.clock_pauses.all()
+    paused = sum(
+        (calendar.working_time_between(pause.started_at, pause.ended_at or end) for pause in pauses), timedelta(0)
+    )
+    return {
+        "service_level": level,
+        "promised_at": instance.promised_at,
+        "elapsed_seconds": round((end - instance.started_at).total_seconds()),
+        "working_seconds": round(working.total_seconds()),
+        "paused_working_seconds": round(paused.total_seconds()),
+        "counted_working_seconds": round((working - paused).total_seconds()),
+        "paused_now": any(pause.ended_at is None for pause in pauses),
+        "breached": instance.promised_at is not None and end > instance.promised_at,
+    }
+
+
+def notification_list_for_user(user):
+    return Notification.objects.filter(recipient=user).select_related("human_task", "instance")

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from engine.exceptions import DefinitionInvalidError, PermissionDeniedError
 
+from .service_levels import CONFIG_FILENAME as SERVICE_LEVELS_FILENAME
 from .services import definition_deploy
 
 LIBRARY_DIR = Path(__file__).resolve().parent / "library"
@@ -28,6 +29,12 @@ def form_files_for(bpmn_path):
     return files
 
 
+def service_levels_file_for(bpmn_path):
+    """The ``service_levels.json`` beside a BPMN file, if there is one (bytes), else None."""
+    config = Path(bpmn_path).parent / SERVICE_LEVELS_FILENAME
+    return config.read_bytes() if config.is_file() else None
+
+
 def deploy_folder(folder, *, actor, agency, report=None):
     """Deploy every BPMN file below ``folder``, each with its form files (``form_files_for``); returns
     (deployed, unchanged, rejected) lists of names.
@@ -39,7 +46,7 @@ def deploy_folder(folder, *, actor, agency, report=None):
         try:
             definition, created = definition_deploy(
                 content=path.read_bytes(), filename=path.name, actor=actor, agency=agency,
-                form_files=form_files_for(path),
+                form_files=form_files_for(path), service_levels_file=service_levels_file_for(path),
             )
         except (DefinitionInvalidError, PermissionDeniedError) as error:
             rejected.append(path.name)

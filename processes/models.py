@@ -24,6 +24,10 @@ class ProcessDefinition(models.Model):
     deployed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    service_levels = models.JSONField(
+        default=dict, blank=True,
+        help_text="Promised times in working time, read at deploy (see processes.service_levels).",
+    )
     deployed_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

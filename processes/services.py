@@ -16,6 +16,8 @@ from engine.spiff.timer_values import first_occurrence
 from .bpmn_xml import check_bpmn_structure, executable_processes, parse_xml
 from .extensions import element_catalog
 from .models import ProcessDefinition
+from .service_levels import CONFIG_FILENAME as SERVICE_LEVELS_FILENAME
+from .service_levels import read_service_levels
 from .validation import check_runnable_parts
 
 
@@ -79,18 +81,25 @@ def _checksum(content, form_files):
     return digest.hexdigest()
 
 
-def definition_deploy(*, content, filename, actor, agency, form_files=None):
+def definition_deploy(*, content, filename, actor, agency, form_files=None, service_levels_file=None):
     """Deploy a BPMN file for ``agency`` as the next version of its process.
 
     ``form_files`` (``{file name: bytes}``) are the JSON Schema forms deployed with it (see
-    ``processes.forms``). Identical content (file and the forms it uses) returns the existing
-    version. Returns (definition, created).
+    ``processes.forms``); ``service_levels_file`` is an optional ``service_levels.json`` (see
+    ``processes.service_levels``). Identical content (file, the forms it uses and the service
+    levels file) returns the existing version. Returns (definition, created).
     """
     _require_deployer(actor, agency)
     tree, process, parsed = definition_validate(content=content)
     catalog = element_catalog(tree, process.id, form_files)
+    levels, errors = read_service_levels(tree, process.id, service_levels_file)
+    if errors:
+        raise DefinitionInvalidError("The service levels cannot be read.", errors)
     _require_key_of(agency, process.id)
-    sha256 = _checksum(content, catalog.used_form_files)
+    extra_files = dict(catalog.used_form_files)
+    if service_levels_file is not None:
+        extra_files[SERVICE_LEVELS_FILENAME] = service_levels_file
+    sha256 = _checksum(content, extra_files)
     text = _as_text(content, tree)
     for _attempt in range(3):
         existing = ProcessDefinition.objects.filter(key=process.id, sha256=sha256).first()
@@ -98,7 +107,7 @@ def definition_deploy(*, content, filename, actor, agency, form_files=None):
             return existing, False
         try:
             with transaction.atomic():
-                definition = _create_version(process, parsed, text, sha256, filename, actor, agency, catalog)
+                definition = _create_version(process, parsed, text, sha256, filename, actor, agency, catalog, levels)
             return definition, True
         except IntegrityError:
             continue  # someone deployed the same key at the same moment: take the next number
@@ -113,7 +122,7 @@ def _as_text(content, tree):
         return etree.tostring(tree, xml_declaration=True, encoding="UTF-8").decode("utf-8")
 
 
-def _create_version(process, parsed, text, sha256, filename, actor, agency, catalog):
+def _create_version(process, parsed, text, sha256, filename, actor, agency, catalog, levels):
     # Lock the current version: a start timer of it firing now (which takes the same lock) finishes
     # first, so the start timers replaced below include the next occurrence it schedules.
     current = ProcessDefinition.objects.select_for_update(no_key=True).filter(key=process.id).order_by("-version")
@@ -127,6 +136,7 @@ def _create_version(process, parsed, text, sha256, filename, actor, agency, cata
         filename=filename or "",
         bpmn_xml=text,
         element_catalog=catalog.entries,
+        service_levels=levels,
         deployed_by=actor,
     )
     history.record_definition_deployed(definition, actor=actor)

@@ -8,10 +8,12 @@ inbox and the sweeper can query them with indexes. ``HistoryEvent`` is append-on
 
 
 from .agencies import Agency, AgencyGroup, Membership, Role
+from .calendars import AgencyCalendar, CalendarClosure, ClosureKind
 from .documents import COMMENT_MAX_LENGTH, Comment, Document
 from .history import EventType, HistoryEvent
 from .instances import InstanceStatus, ProcessInstance
 from .messages import MessageKind, MessageSubscription, MessageSubscriptionStatus
+from .service_levels import ClockPause, Notification
 from .tasks import (
     OPEN_TASK_STATUSES,
     DelegationState,
@@ -20,12 +22,19 @@ from .tasks import (
     HumanTaskCandidateUser,
     HumanTaskStatus,
 )
-from .timers import Timer, TimerKind, TimerStatus
+from .timers import BPMN_TIMER_KINDS, DEADLINE_TIMER_KINDS, Timer, TimerKind, TimerStatus
 
 __all__ = [
+    "BPMN_TIMER_KINDS",
+    "DEADLINE_TIMER_KINDS",
+    "ClockPause",
+    "Notification",
     "OPEN_TASK_STATUSES",
     "Agency",
+    "AgencyCalendar",
     "AgencyGroup",
+    "CalendarClosure",
+    "ClosureKind",
     "COMMENT_MAX_LENGTH",
     "Comment",
     "DelegationState",

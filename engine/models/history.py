@@ -24,6 +24,11 @@ class EventType(models.TextChoices):
     TASK_RESOLVED = "task_resolved", "Task resolved by the delegate"
     TASK_COMPLETED = "task_completed", "Task completed"
     TASK_CANCELLED = "task_cancelled", "Task cancelled"
+    TASK_OVERDUE = "task_overdue", "Task passed its due date"
+    TASK_ESCALATED = "task_escalated", "Task escalated"
+    INSTANCE_OVERDUE = "instance_overdue", "Promised completion passed (service level breached)"
+    CLOCK_PAUSED = "clock_paused", "Service-level clock paused (waiting on the applicant)"
+    CLOCK_RESUMED = "clock_resumed", "Service-level clock resumed"
     TIMER_SCHEDULED = "timer_scheduled", "Timer scheduled"
     TIMER_FIRED = "timer_fired", "Timer fired"
     TIMER_CANCELLED = "timer_cancelled", "Timer cancelled"
@@ -32,6 +37,7 @@ class EventType(models.TextChoices):
     MESSAGE_CANCELLED = "message_cancelled", "Message no longer awaited"
     DOCUMENT_ATTACHED = "document_attached", "Document attached"
     COMMENT_ADDED = "comment_added", "Comment added"
+    CALENDAR_CHANGED = "calendar_changed", "Agency calendar changed"
 
 
 class HistoryEvent(models.Model):

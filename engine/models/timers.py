@@ -13,6 +13,13 @@ class TimerKind(models.TextChoices):
     BOUNDARY = "boundary", "Boundary timer"
     INTERMEDIATE = "intermediate", "Intermediate timer catch event"
     START = "start", "Timer start event"
+    TASK_DUE = "task_due", "Task service level (escalates the task when it passes)"
+    INSTANCE_DUE = "instance_due", "Promised completion (marks the service level breached)"
+
+
+# Timers that stand for a BPMN timer event in the task tree (the others are service-level deadlines).
+BPMN_TIMER_KINDS = (TimerKind.BOUNDARY, TimerKind.INTERMEDIATE, TimerKind.START)
+DEADLINE_TIMER_KINDS = (TimerKind.TASK_DUE, TimerKind.INSTANCE_DUE)
 
 
 class TimerStatus(models.TextChoices):
@@ -29,6 +36,10 @@ class Timer(models.Model):
         ProcessInstance, null=True, blank=True, on_delete=models.CASCADE, related_name="timers"
     )
     spiff_task_id = models.UUIDField(null=True, blank=True)
+    human_task = models.ForeignKey(
+        "engine.HumanTask", null=True, blank=True, on_delete=models.CASCADE, related_name="deadlines",
+        help_text="The task a task_due timer watches.",
+    )
     element_id = models.CharField(max_length=255)
     kind = models.CharField(max_length=16, choices=TimerKind)
     timer_type = models.CharField(max_length=16, help_text="date, duration or cycle")

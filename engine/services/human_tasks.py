@@ -26,6 +26,7 @@ from engine.models import DelegationState, HumanTask, HumanTaskStatus, InstanceS
 from engine.selectors import human_task_supervised_by, human_task_visible_to, human_task_workable_by
 
 from .instances import validate_data
+from .service_levels import cancel_task_deadlines
 from .steps import close_offers, locked_instance, runtime_of, save_step
 
 
@@ -190,5 +191,6 @@ def human_task_complete(*, task_id, actor, data):
             task.save(update_fields=["status", "completed_at", "completed_by", "completion_data"])
             close_offers(task)
             history.record_task_completed(task, actor=actor)
+            cancel_task_deadlines(task, reason="The task was completed.")
         save_step(instance, runtime, result, actor=actor)
     return task

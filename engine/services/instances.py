@@ -11,6 +11,7 @@ from engine.exceptions import TaskDataInvalidError
 from engine.models import ProcessInstance
 from engine.spiff import ProcessRuntime
 
+from .service_levels import instance_promise
 from .steps import parsed_process_of, save_step
 
 MAX_DATA_BYTES = 256 * 1024
@@ -63,6 +64,7 @@ def instance_start(*, definition, data, actor, business_key="", applicant=None, 
             applicant=applicant,
         )
         history.record_instance_started(instance, actor=actor)
+        instance_promise(instance)
         result = runtime.start(timer_start_element_id)
         save_step(instance, runtime, result, actor=actor)
     return instance

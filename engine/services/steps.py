@@ -10,6 +10,7 @@ from engine import history
 from engine.exceptions import ScriptError
 from engine.expressions import sandbox
 from engine.models import (
+    BPMN_TIMER_KINDS,
     OPEN_TASK_STATUSES,
     HumanTask,
     HumanTaskCandidateGroup,
@@ -25,6 +26,14 @@ from engine.models import (
 from engine.spiff import ProcessRuntime, parsed_process_for
 from processes.bpmn_xml import parse_xml
 
+from .service_levels import (
+    cancel_instance_deadlines,
+    cancel_task_deadlines,
+    reschedule_business_timers,
+    schedule_task_deadline,
+    sync_clock,
+    task_due_at,
+)
 from .task_setup import task_offer, task_setup
 
 
@@ -48,6 +57,11 @@ def save_step(instance, runtime, result, *, actor):
     """Store the state and the projections after the engine moved, and record what happened."""
     now = timezone.now()
     history.record_activities_completed(instance, result.finished, actor=actor)
+    pending_timers = set(
+        Timer.objects.filter(instance=instance, status=TimerStatus.PENDING, kind__in=BPMN_TIMER_KINDS)
+        .values_list("spiff_task_id", flat=True)
+    )
+    reschedule_business_timers(instance, runtime, pending_timers)
     instance.state = runtime.dump()
     instance.data = runtime.data
     instance.revision += 1
@@ -66,6 +80,9 @@ def save_step(instance, runtime, result, *, actor):
     _project_human_tasks(instance, runtime)
     _project_timers(instance, runtime)
     _project_messages(instance, runtime)
+    sync_clock(instance)
+    if instance.status != InstanceStatus.RUNNING:
+        cancel_instance_deadlines(instance, reason=f"The instance is {instance.status}.")
     if instance.status == InstanceStatus.COMPLETED:
         history.record_instance_completed(instance, actor=actor)
 
@@ -85,6 +102,7 @@ def _project_human_tasks(instance, runtime):
             task.save(update_fields=["status"])
             close_offers(task)
             history.record_task_cancelled(task, reason="The process moved on without it.")
+            cancel_task_deadlines(task, reason="The task was cancelled.")
         ready.pop(task.spiff_task_id, None)
     existing = set(
         HumanTask.objects.filter(spiff_task_id__in=list(ready)).values_list("spiff_task_id", flat=True)
@@ -113,7 +131,7 @@ def _create_task(instance, runtime, ready_task, entry):
         documentation=ready_task.documentation or "",
         created_at=now,
         priority=setup.priority,
-        due_at=setup.due_at,
+        due_at=setup.due_at or task_due_at(instance, ready_task.element_id, now),
         follow_up_at=setup.follow_up_at,
         assignee=setup.assignee,
         status=HumanTaskStatus.CLAIMED if setup.assignee else HumanTaskStatus.READY,
@@ -121,13 +139,14 @@ def _create_task(instance, runtime, ready_task, entry):
     )
     task_offer(task, setup)
     history.record_task_created(task, details=setup.history_details())
+    schedule_task_deadline(task)
     if setup.assignee is not None:
         history.record_task_assigned(task, actor=None, previous_assignee=None)
 
 
 def _project_timers(instance, runtime):
     waiting = {timer.task_id: timer for timer in runtime.waiting_timers()}
-    for timer in Timer.objects.filter(instance=instance, status=TimerStatus.PENDING):
+    for timer in Timer.objects.filter(instance=instance, status=TimerStatus.PENDING, kind__in=BPMN_TIMER_KINDS):
         current = waiting.pop(timer.spiff_task_id, None)
         if current is None:
             timer.status = TimerStatus.CANCELLED

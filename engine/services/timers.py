@@ -15,11 +15,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from engine import history
-from engine.models import InstanceStatus, Timer, TimerKind, TimerStatus
+from engine.models import DEADLINE_TIMER_KINDS, InstanceStatus, Timer, TimerKind, TimerStatus
 from engine.spiff.timer_values import cycle_interval
 from processes.models import ProcessDefinition
 
 from .instances import instance_start
+from .service_levels import deadline_fire
 from .steps import locked_instance, runtime_of, save_step
 
 CLAIM_TIMEOUT = timedelta(minutes=5)
@@ -85,6 +86,9 @@ def _fire_instance_timer(timer_id, instance_id):
             return False
         timer.instance = instance
         _mark_fired(timer)
+        if timer.kind in DEADLINE_TIMER_KINDS:
+            deadline_fire(timer)
+            return True
         runtime = runtime_of(instance)
         result = runtime.fire_timer(timer.spiff_task_id)
         if result is None:

@@ -100,6 +100,24 @@ class ProcessRuntime:
             )
         return timers
 
+    def timer_value(self, task_id):
+        """A waiting timer's expression evaluated on its task's data (an ISO 8601 text)."""
+        task = self._workflow.get_task_from_id(UUID(str(task_id)))
+        return SCRIPT_ENGINE.environment.evaluate(task.task_spec.event_definition.expression, task.data)
+
+    def reschedule_timer(self, task_id, due_at):
+        """Make a waiting date or duration timer come due at ``due_at`` (a working-time deadline).
+
+        Only the moment changes; the sweeper still decides when it fires (``fire_timer``).
+        """
+        task = self._workflow.get_task_from_id(UUID(str(task_id)))
+        if task is None or task.state != TaskState.WAITING:
+            return False
+        if isinstance(task.task_spec.event_definition, CycleTimerEventDefinition):
+            return False
+        task._set_internal_data(event_value=due_at.astimezone(UTC).isoformat())
+        return True
+
     def waiting_messages(self):
         """The message catch events, receive tasks, boundary events and gateway branches waiting now."""
         return waiting_messages(self._workflow, self._message_keys)

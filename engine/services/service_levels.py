@@ -1,0 +1,208 @@
+"""Service levels at run time: promised dates, task due dates, stopped clocks, escalations.
+
+Called from the services' transactions (instance row locked):
+
+- ``instance_promise`` when an instance starts: its promised completion from the process's
+  service level, counted in working time on the agency's calendar, with an ``instance_due`` timer.
+- ``task_due_at`` when a task is created without a due date of its own: its service level.
+  ``schedule_task_deadline`` watches every task that has a due date with a ``task_due`` timer.
+- ``reschedule_business_timers`` before a step's state is saved: timer events marked as business
+  time come due after that much working time, not wall-clock time.
+- ``sync_clock`` after a step: while the process waits on the applicant (an applicant-lane task,
+  or an element marked ``pausesServiceLevel``), the clock stands still; when the wait ends the
+  promised date moves on by the working time the wait took.
+- ``deadline_fire`` when a deadline timer fires (exactly once, by the timer sweeper): the task is
+  flagged overdue and escalated as configured, or the instance's service level is recorded breached.
+"""
+
+from django.conf import settings
+from django.utils import timezone
+
+from engine import history
+from engine.agencies import resolve_group
+from engine.calendars.for_agency import calendar_for_agency
+from engine.exceptions import ScriptError
+from engine.models import (
+    OPEN_TASK_STATUSES,
+    ClockPause,
+    DelegationState,
+    HumanTask,
+    HumanTaskStatus,
+    InstanceStatus,
+    Membership,
+    MessageSubscription,
+    MessageSubscriptionStatus,
+    Notification,
+    Role,
+    Timer,
+    TimerKind,
+    TimerStatus,
+)
+
+
+def _levels(instance):
+    return instance.definition.service_levels or {}
+
+
+def _calendar(instance):
+    return calendar_for_agency(instance.definition.agency)
+
+
+def _schedule(instance, kind, due_at, element_id, human_task=None):
+    timer = Timer.objects.create(
+        definition=instance.definition, instance=instance, human_task=human_task, element_id=element_id,
+        kind=kind, timer_type="deadline", due_at=due_at,
+    )
+    history.record_timer_scheduled(timer)
+    return timer
+
+
+def _cancel(timers, reason):
+    for timer in timers.filter(status=TimerStatus.PENDING):
+        timer.status = TimerStatus.CANCELLED
+        timer.save(update_fields=["status"])
+        history.record_timer_cancelled(timer, reason=reason)
+
+
+# --- promised completion and task due dates ---
+
+
+def instance_promise(instance):
+    """Set the instance's promised completion from the process's service level (if it has one)."""
+    level = _levels(instance).get("process")
+    if not level:
+        return
+    instance.promised_at = _calendar(instance).add_business_duration(instance.started_at, level)
+    instance.save(update_fields=["promised_at"])
+    _schedule(instance, TimerKind.INSTANCE_DUE, instance.promised_at, instance.process_key)
+
+
+def task_due_at(instance, element_id, created_at):
+    """The due date a task's own service level gives it, or None."""
+    level = _levels(instance).get("tasks", {}).get(element_id)
+    if not level:
+        return None
+    return _calendar(instance).add_business_duration(created_at, level)
+
+
+def schedule_task_deadline(task):
+    """Watch a task's due date: when it passes, ``deadline_fire`` flags and escalates it once."""
+    if task.due_at is not None:
+        _schedule(task.instance, TimerKind.TASK_DUE, task.due_at, task.element_id, human_task=task)
+
+
+def cancel_task_deadlines(task, reason):
+    _cancel(Timer.objects.filter(human_task=task, kind=TimerKind.TASK_DUE), reason)
+
+
+def cancel_instance_deadlines(instance, reason):
+    """A finished (or failed) instance has no deadlines left to watch."""
+    _cancel(Timer.objects.filter(instance=instance, kind__in=(TimerKind.TASK_DUE, TimerKind.INSTANCE_DUE)), reason)
+
+
+# --- timers counted in working time ---
+
+
+def reschedule_business_timers(instance, runtime, already_scheduled):
+    """Timer events marked as business time: their durations count working time from now.
+
+    ``already_scheduled`` holds the spiff task ids that have a pending timer row, i.e. were
+    rescheduled when they started waiting; only new waits are rescheduled.
+    """
+    business = set(_levels(instance).get("business_timers", []))
+    if not business:
+        return
+    now = timezone.now()
+    for waiting in runtime.waiting_timers():
+        if waiting.element_id not in business or waiting.task_id in already_scheduled:
+            continue
+        if waiting.timer_type != "duration":
+            continue
+        try:
+            value = runtime.timer_value(waiting.task_id)
+        except ScriptError:
+            continue  # the engine reported the expression already; keep SpiffWorkflow's own due date
+        runtime.reschedule_timer(waiting.task_id, _calendar(instance).add_business_duration(now, value))
+
+
+# --- stopping the clock ---
+
+
+def _applicant_waits(instance):
+    """What the instance waits on from the applicant now (element ids), if anything."""
+    pauses = set(_levels(instance).get("pauses", []))
+    if not pauses:
+        return []
+    waiting_tasks = HumanTask.objects.filter(
+        instance=instance, status__in=OPEN_TASK_STATUSES, element_id__in=pauses
+    ).values_list("element_id", flat=True)
+    waiting_messages = MessageSubscription.objects.filter(
+        instance=instance, status=MessageSubscriptionStatus.WAITING, element_id__in=pauses
+    ).values_list("element_id", flat=True)
+    return sorted(set(waiting_tasks) | set(waiting_messages))
+
+
+def sync_clock(instance):
+    """Open a pause when the process starts waiting on the applicant; close it when the wait is over."""
+    if not _levels(instance).get("process"):
+        return
+    waits = _applicant_waits(instance) if instance.status == InstanceStatus.RUNNING else []
+    open_pause = ClockPause.objects.filter(instance=instance, ended_at__isnull=True).first()
+    if waits and open_pause is None:
+        pause = ClockPause.objects.create(instance=instance, reason=", ".join(waits)[:255])
+        _cancel(Timer.objects.filter(instance=instance, kind=TimerKind.INSTANCE_DUE), "The clock is paused.")
+        history.record_clock_paused(instance, pause)
+    elif not waits and open_pause is not None:
+        open_pause.ended_at = timezone.now()
+        open_pause.save(update_fields=["ended_at"])
+        paused = _calendar(instance).working_time_between(open_pause.started_at, open_pause.ended_at)
+        if instance.promised_at is not None:
+            instance.promised_at = _calendar(instance).add_working_time(instance.promised_at, paused)
+            instance.save(update_fields=["promised_at"])
+            if instance.status == InstanceStatus.RUNNING:
+                _schedule(instance, TimerKind.INSTANCE_DUE, instance.promised_at, instance.process_key)
+        history.record_clock_resumed(instance, open_pause, paused_working_seconds=paused.total_seconds())
+
+
+# --- deadlines passing ---
+
+
+def deadline_fire(timer):
+    """A deadline timer came due (the instance row is locked): flag and escalate, or record the breach."""
+    instance = timer.instance
+    if timer.kind == TimerKind.INSTANCE_DUE:
+        if instance.status == InstanceStatus.RUNNING:
+            history.record_instance_overdue(instance, promised_at=instance.promised_at)
+        return
+    task = HumanTask.objects.select_for_update().get(pk=timer.human_task_id)
+    if task.status not in OPEN_TASK_STATUSES or task.overdue_at is not None:
+        return
+    task.overdue_at = timezone.now()
+    task.save(update_fields=["overdue_at"])
+    history.record_task_overdue(task)
+    _escalate(task, _levels(instance).get("escalations", {}).get(task.element_id, settings.ENGINE_DEFAULT_ESCALATION))
+
+
+def _escalate(task, action):
+    if action == "notify":
+        supervisors = list(
+            Membership.objects.filter(agency_id=task.agency_id, role=Role.SUPERVISOR).select_related("user")
+        )
+        message = f"'{task.name}' of application {task.instance.tracking_code} passed its due date."
+        Notification.objects.bulk_create(
+            Notification(recipient=member.user, instance=task.instance, human_task=task, kind="task_overdue",
+                         message=message)
+            for member in supervisors
+        )
+        history.record_task_escalated(task, action="notify",
+                                      details={"recipients": [member.user.get_username() for member in supervisors]})
+    elif action.startswith("reassign:"):
+        group = resolve_group(action.split(":", 1)[1], task.agency)
+        task.candidate_users.clear()
+        task.candidate_groups.set([group])
+        if task.delegation_state != DelegationState.PENDING:
+            task.assignee = None
+            task.claimed_at = None
+            task.status = HumanTaskStatus.READY
+            task.save(update_fields=["assignee", "claimed_at", "status"])
+        history.record_task_escalated(task, action="reassign", details={"group": group.name})
