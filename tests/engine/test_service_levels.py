@@ -189,3 +189,24 @@ def test_instance_reports_elapsed_and_counted_time(licence, applicant, officer, 
     assert report["paused_working_seconds"] == 16 * 3600
     assert report["counted_working_seconds"] == 6 * 3600
     assert report["promised_at"] == wib(27, 16) and report["breached"] is False
+
+
+def test_clock_pauses_while_waiting_for_resubmitted_documents(analyst, agency, applicant, officer, clock):
+    """A message catch marked as pausing stops the clock until the applicant's documents arrive."""
+    from engine.services.messages import message_correlate
+
+    definition, _ = definition_deploy(
+        content=fixture_bytes("messages/document_resubmission.bpmn"), filename="resubmission.bpmn", actor=analyst,
+        agency=agency, service_levels_file=b'{"process": "5 hari kerja", "pauses": ["documents_resubmitted"]}',
+    )
+    instance = instance_start(definition=definition, data={}, actor=applicant)
+    assert instance.promised_at == wib(24, 16)
+    clock.move_to(wib(18, 9))
+    human_task_complete(task_id=_open(instance, "check_documents").pk, actor=officer,
+                        data={"documents_complete": False})
+    assert ClockPause.objects.get(instance=instance).reason == "documents_resubmitted"
+    clock.move_to(wib(20, 9))
+    message_correlate(name="documents_resubmitted", correlation_key=instance.tracking_code, data={}, actor=applicant)
+    instance.refresh_from_db()
+    assert instance.promised_at == wib(27, 16)
+    assert ClockPause.objects.get(instance=instance).ended_at == wib(20, 9)
