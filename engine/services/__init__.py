@@ -11,7 +11,7 @@ from .human_tasks import (
 )
 from .instances import instance_start
 from .messages import message_correlate
-from .timers import timer_fire, timers_claim_due, timers_fire_due
+from .timers import timer_fire, timers_claim_due, timers_fire, timers_fire_due
 
 __all__ = [
     "comment_add",
@@ -26,5 +26,6 @@ __all__ = [
     "message_correlate",
     "timer_fire",
     "timers_claim_due",
+    "timers_fire",
     "timers_fire_due",
 ]

@@ -29,10 +29,10 @@ from engine.exceptions import (
     TaskNotReadyError,
 )
 from engine.filetypes import allowed_types, check_upload
-from engine.models import COMMENT_MAX_LENGTH, Comment, Document, HumanTask, InstanceStatus, ProcessInstance
+from engine.models import COMMENT_MAX_LENGTH, Comment, Document, InstanceStatus, ProcessInstance
 from engine.selectors import human_task_visible_to
 
-from .steps import locked_instance
+from .steps import locked_instance, locked_task
 
 CLOSED_INSTANCE_STATUSES = (InstanceStatus.COMPLETED, InstanceStatus.CANCELLED)
 
@@ -111,20 +111,15 @@ def _locked_target(instance_id, task_id, actor):
 
 
 def _locked_open_task(task_id, actor):
-    instance_id = HumanTask.objects.filter(pk=task_id).values_list("instance_id", flat=True).first()
-    if instance_id is None:
-        raise TaskNotFoundError(f"There is no task {task_id} you may see.")
-    instance = locked_instance(instance_id)
-    task = HumanTask.objects.select_for_update().get(pk=task_id)
-    task.instance = instance
-    if not human_task_visible_to(task, actor):
+    task = locked_task(task_id)
+    if task is None or not human_task_visible_to(task, actor):
         raise TaskNotFoundError(f"There is no task {task_id} you may see.")
     if not task.is_open:
         raise TaskNotReadyError(
-            f"Task {task_id} is {task.status}; add documents and comments to instance {instance.pk} instead."
+            f"Task {task_id} is {task.status}; add documents and comments to instance {task.instance_id} instead."
         )
-    _require_open_instance(instance)
-    return instance, task
+    _require_open_instance(task.instance)
+    return task.instance, task
 
 
 def _require_open_instance(instance):

@@ -22,22 +22,19 @@ from engine.exceptions import (
     TaskPermissionError,
 )
 from engine.forms import form_errors, task_form
-from engine.models import DelegationState, HumanTask, HumanTaskStatus, InstanceStatus
+from engine.models import DelegationState, HumanTaskStatus, InstanceStatus
 from engine.selectors import human_task_supervised_by, human_task_visible_to, human_task_workable_by
 
 from .instances import validate_data
 from .service_levels import cancel_task_deadlines
-from .steps import close_offers, locked_instance, runtime_of, save_step
+from .steps import close_offers, locked_task, runtime_of, save_step
 
 
 def _locked_task(task_id, actor):
     """Lock the task's instance, then the task, and check it is open and visible to the actor."""
-    instance_id = HumanTask.objects.filter(pk=task_id).values_list("instance_id", flat=True).first()
-    if instance_id is None:
+    task = locked_task(task_id)
+    if task is None:
         raise TaskNotFoundError(f"There is no task {task_id}.")
-    instance = locked_instance(instance_id)
-    task = HumanTask.objects.select_for_update().get(pk=task_id)
-    task.instance = instance
     if not human_task_visible_to(task, actor):
         raise TaskPermissionError(f"{actor.get_username()} may not see task {task_id}.")
     if not task.is_open:

@@ -49,6 +49,17 @@ def locked_instance(instance_id):
     return ProcessInstance.objects.select_for_update().select_related("definition").get(pk=instance_id)
 
 
+def locked_task(task_id):
+    """The human task with its instance, both rows locked (instance first, as every service does), or None."""
+    instance_id = HumanTask.objects.filter(pk=task_id).values_list("instance_id", flat=True).first()
+    if instance_id is None:
+        return None
+    instance = locked_instance(instance_id)
+    task = HumanTask.objects.select_for_update().get(pk=task_id)
+    task.instance = instance
+    return task
+
+
 def runtime_of(instance):
     return ProcessRuntime.restore(parsed_process_of(instance.definition), instance.state)
 

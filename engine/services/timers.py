@@ -7,6 +7,7 @@ same order as every other service, so no deadlock), and re-checks that the timer
 A timer whose worker died is claimed again once ``CLAIM_TIMEOUT`` has passed.
 """
 
+import logging
 from datetime import timedelta
 
 from django.conf import settings
@@ -24,6 +25,7 @@ from .service_levels import deadline_fire
 from .steps import locked_instance, runtime_of, save_step
 
 CLAIM_TIMEOUT = timedelta(minutes=5)
+logger = logging.getLogger(__name__)
 
 
 def timers_claim_due(*, now=None, limit=None):
@@ -48,14 +50,43 @@ def timers_fire_due(*, now=None, limit=None):
     return sum(1 for timer_id in timers_claim_due(now=now, limit=limit) if timer_fire(timer_id=timer_id))
 
 
+def timers_fire(*, timer_ids):
+    """Fire claimed timers one after the other, each in its own transaction; returns how many fired.
+
+    What each timer belongs to is read for the whole batch at once. A timer that fails is logged and
+    left claimed (it is claimed again after ``CLAIM_TIMEOUT``); the others still fire.
+    """
+    owners = {
+        timer_id: (instance_id, definition_id)
+        for timer_id, instance_id, definition_id in Timer.objects.filter(
+            pk__in=timer_ids, status=TimerStatus.PENDING
+        ).values_list("pk", "instance_id", "definition_id")
+    }
+    fired = 0
+    for timer_id in timer_ids:
+        if timer_id not in owners:
+            continue
+        try:
+            fired += _fire(timer_id, *owners[timer_id])
+        except Exception:  # noqa: BLE001 - one broken timer must not hold back the rest of the batch
+            logger.exception("Timer %s could not be fired; it is retried after the claim times out.", timer_id)
+    return fired
+
+
 def timer_fire(*, timer_id):
     """Fire one timer if it is still pending; returns False when there was nothing to do."""
-    timer = Timer.objects.filter(pk=timer_id, status=TimerStatus.PENDING).first()
-    if timer is None:
+    owner = Timer.objects.filter(pk=timer_id, status=TimerStatus.PENDING).values_list("instance_id", "definition_id")
+    owner = owner.first()
+    if owner is None:
         return False
-    if timer.instance_id is None:
-        return _fire_start_timer(timer_id, timer.definition_id)
-    return _fire_instance_timer(timer_id, timer.instance_id)
+    return _fire(timer_id, *owner)
+
+
+def _fire(timer_id, instance_id, definition_id):
+    # Which instance or definition a timer belongs to never changes: it may be read before the locks.
+    if instance_id is None:
+        return _fire_start_timer(timer_id, definition_id)
+    return _fire_instance_timer(timer_id, instance_id)
 
 
 def _lock_pending(timer_id):
@@ -79,12 +110,14 @@ def _fire_instance_timer(timer_id, instance_id):
         timer = _lock_pending(timer_id)
         if timer is None:
             return False
+        timer.instance = instance
+        if timer.definition_id == instance.definition_id:
+            timer.definition = instance.definition  # fetched with the instance: the history needs no query
         if instance.status != InstanceStatus.RUNNING:
             timer.status = TimerStatus.CANCELLED
             timer.save(update_fields=["status"])
             history.record_timer_cancelled(timer, reason=f"The instance is {instance.status}.")
             return False
-        timer.instance = instance
         _mark_fired(timer)
         if timer.kind in DEADLINE_TIMER_KINDS:
             deadline_fire(timer)
