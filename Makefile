@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test test-integration bench system-deps install migrate lint clean
+.PHONY: run test test-integration bench bench-timers system-deps install migrate lint clean
 
 run: install migrate
 	$(PY) manage.py setup_demo
@@ -24,6 +24,13 @@ test-integration: install
 # Options: make bench BENCH_ARGS="--instances 500 --profile 20"
 bench: install
 	$(PY) bench/engine_throughput.py $(BENCH_ARGS)
+
+# 100,000 due timers fired by two real Celery workers and beat, next to 1,000,000 pending ones; needs
+# PostgreSQL and Redis, uses its own database bureau_timer_bench (see bench/README.md).
+# Options: make bench-timers BENCH_ARGS="--due 10000 --concurrency 4"
+bench-timers: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bureau
+bench-timers: install
+	$(PY) bench/timers.py $(BENCH_ARGS)
 
 install: system-deps $(STAMP)
 

@@ -149,12 +149,18 @@ CELERY_TIMEZONE = "UTC"
 ENGINE_TIMER_SWEEP_SECONDS = float(os.environ.get("ENGINE_TIMER_SWEEP_SECONDS", "1.0"))
 # How many due timers one sweep takes at most; the rest wait for the next sweep.
 ENGINE_TIMER_SWEEP_BATCH = int(os.environ.get("ENGINE_TIMER_SWEEP_BATCH", "500"))
+# With Celery: how many due timers one sweep task claims and fires itself. A full batch queues the next
+# sweep first, so every free worker takes a batch; smaller batches spread a burst over more workers.
+ENGINE_TIMER_TASK_BATCH = int(os.environ.get("ENGINE_TIMER_TASK_BATCH", "50"))
 ENGINE_EMBEDDED = not CELERY_BROKER_URL
 
 CELERY_BEAT_SCHEDULE = {
     "sweep-due-timers": {
         "task": "engine.tasks.sweep_due_timers",
         "schedule": ENGINE_TIMER_SWEEP_SECONDS,
+        # A tick that waited this long in the queue is dropped: the workers are busy with the sweeps that
+        # a full batch queues (engine.tasks), and stale ticks would only pile up behind them.
+        "options": {"expires": 10 * ENGINE_TIMER_SWEEP_SECONDS},
     },
 }
 

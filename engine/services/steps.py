@@ -45,8 +45,12 @@ def parsed_process_of(definition):
 
 
 def locked_instance(instance_id):
-    """The instance row, locked until the transaction ends."""
-    return ProcessInstance.objects.select_for_update().select_related("definition").get(pk=instance_id)
+    """The instance row, locked until the transaction ends.
+
+    Only the instance row (``of=("self",)``): a plain FOR UPDATE would also lock the joined definition
+    row, and every step of every instance of that definition would wait for the others.
+    """
+    return ProcessInstance.objects.select_for_update(of=("self",)).select_related("definition").get(pk=instance_id)
 
 
 def locked_task(task_id):
