@@ -106,7 +106,11 @@ def _project_human_tasks(instance, runtime):
 
 
 def _offer(task, instance):
-    """Candidates from the lane: the applicant for an applicant lane, else the lane's group."""
+    """Candidates from the lane: the applicant for an applicant lane, else the lane's group.
+
+    A task in a lane is always offered to someone: the inbox looks for tasks offered to nobody only
+    among lane-less ones (engine/inbox_selectors.py).
+    """
     if not task.lane:
         return
     if is_applicant_lane(task.lane) and instance.applicant_id is not None:
