@@ -122,7 +122,7 @@ def _after(keys, values):
         if beyond is not None:
             alternatives.append(equal & beyond)
         equal &= Q(**{f"{key.name}__isnull": True}) if value is None else Q(**{key.name: value})
-    condition = reduce(operator.or_, alternatives, Q(pk__in=[]))
+    condition = reduce(operator.or_, alternatives)  # never empty: the id always has a value
     bound = _first_key_bound(keys[0], values[0])
     return condition if bound is None else bound & condition
 

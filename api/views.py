@@ -28,7 +28,7 @@ from processes.diagram import render_svg
 from processes.services import definition_deploy
 
 from . import serializers
-from .filters import HumanTaskFilter, InstanceFilter
+from .filters import HumanTaskFilter, InstanceFilter, lists_open_tasks
 from .pagination import KeysetCursorPagination
 
 
@@ -162,7 +162,7 @@ class HumanTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         params = self.request.query_params
         return engine_selectors.human_task_list_for_user(
             self.request.user,
-            open_only=params.get("status") in (None, "", "open", "ready", "claimed"),
+            open_only=lists_open_tasks(params),
             for_page=self.action == "list",
             filters_data=bool(params.get("var")),
         )

@@ -159,6 +159,7 @@ def scenarios(rng):
     districts = inbox_data.DISTRICTS
     return [
         ("inbox (default)", lambda user: {}, "/api/v1/tasks/"),
+        ("inbox page_size=20", lambda user: {"page_size": 20}, "/api/v1/tasks/"),
         ("process filter", lambda user: {"process": rng.choice(keys_by_agency[user.membership.agency_id])},
          "/api/v1/tasks/"),
         ("overdue=true", lambda user: {"overdue": "true"}, "/api/v1/tasks/"),
@@ -297,7 +298,8 @@ def describe_server():
         for name in ("shared_buffers", "work_mem", "effective_cache_size", "random_page_cost", "jit"):
             cursor.execute(f"SHOW {name}")
             settings.append(f"{name}={cursor.fetchone()[0]}")
-    print(f"server: {version}; {', '.join(settings)}; client and server on {os.cpu_count()} CPUs")
+    print(f"server: {version}; {', '.join(settings)}; client and server on {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.1f}")
 
 
 def main(argv=None):
@@ -334,6 +336,7 @@ def main(argv=None):
     print(f"\n{args.requests} requests per line, cycling over the users of the kind; target p95 <= "
           f"{TARGET_P95_MS:.0f} ms\n")
     run(users_by_kind, plan, args.requests)
+    print(f"\nload average at the end: {os.getloadavg()[0]:.1f} (other work on the machine inflates the figures)")
     typical = users_by_kind["officer"][0]
     show_queries_and_plan(typical, {}, "Default inbox of a sampled officer")
     show_queries_and_plan(users_by_kind["busiest officer"][0], {}, "Default inbox of the busiest officer")

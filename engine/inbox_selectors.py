@@ -14,9 +14,10 @@ Who sees what is the rule in ``engine.selectors``; this module is how it is aske
 
 A page for an officer starts with one or two cheap questions, each reading at most ``FEW_TASKS`` index
 entries: are there more open offers to their groups than that, or more open lane-less tasks in their
-agency? If so, per row; else ids. A filter on process variables leaves fewer matches per entry walked,
-so the bar is then higher. Supervisors and managers see their whole agency: per row for a page; for
-counting, their agency is one range of ``humantask_open_agency`` and what they see elsewhere apart.
+agency? If so, per row; else ids. A filter on process variables costs a look at the instance for each
+visible task walked past, so the bar is then higher. Supervisors and managers see their whole
+agency: per row for a page; for counting, their agency is one range of ``humantask_open_agency`` and
+what they see elsewhere is counted apart.
 
 "Offered to nobody" is checked only on lane-less tasks: a task in a lane is always offered to someone
 (its lane's group, the applicant, or the lane's owners), so the check, two index probes per task, never
@@ -33,7 +34,7 @@ from .models import OPEN_TASK_STATUSES, HumanTask, HumanTaskCandidateGroup, Huma
 
 # Above this many open offers (or lane-less tasks), a page is found per row rather than from the ids.
 FEW_TASKS = 2000
-# ... and this many times more when the page is also filtered on process variables.
+# ... and this many times more when the page is filtered on process variables.
 FEW_TASKS_FACTOR_FOR_DATA_FILTERS = 4
 
 # PostgreSQL-only index that lets a process-variable filter start from the matching instances
@@ -127,7 +128,7 @@ def visible_tasks(user, *, open_only=False, for_page=False, filters_data=False):
 
     ``open_only`` keeps the ready and claimed ones (and lets the query use the open-task indexes);
     ``for_page`` says the caller reads one page in index order rather than every row, and
-    ``filters_data`` that the page is also filtered on process variables.
+    ``filters_data`` that the page is filtered on process variables.
     """
     rule = _Rule(user, open_only)
     tasks = rule.tasks()
@@ -162,7 +163,7 @@ def task_rows(tasks):
 
 
 def task_counts(parts):
-    """Open tasks of the disjoint querysets ``parts`` counted by status, by process and overdue.
+    """The disjoint querysets of open tasks ``parts`` counted by status, by process and overdue.
 
     One query per part, grouped by process and status with the overdue ones counted alongside.
     """
@@ -170,10 +171,10 @@ def task_counts(parts):
     counts = {"total": 0, "by_status": {status: 0 for status in OPEN_TASK_STATUSES}, "by_process": {}, "overdue": 0}
     for part in parts:
         groups = (
-            part.filter(status__in=OPEN_TASK_STATUSES)
-            .order_by()
+            part.order_by()
             .values_list("process_key", "status")
-            .annotate(tasks=Count("pk"), overdue=Count("pk", filter=Q(due_at__lt=now)))
+            # Only columns the open-task indexes carry (no id), so PostgreSQL can count from an index alone.
+            .annotate(tasks=Count("*"), overdue=Count("due_at", filter=Q(due_at__lt=now)))
         )
         for process_key, status, tasks, overdue in groups:
             counts["total"] += tasks
