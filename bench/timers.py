@@ -552,7 +552,7 @@ def progress(dataset):
 
 
 def run_until_fired(dataset, app, celery, args, sweep):
-    """Poll until every due timer fired; returns (seconds from the first due date, samples, mid-run plan)."""
+    """Poll until every due timer fired; returns (samples, the mid-run plan, the longest queue seen)."""
     from django.db import connection
     from django.utils import timezone
 
@@ -593,6 +593,7 @@ def report(dataset):
 
     low, high = dataset.due_ids
     first_instance, last_instance = dataset.instance_ids
+    vacuum_analyze("engine_timer", "engine_historyevent", "engine_humantask", "engine_processinstance")
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -608,32 +609,36 @@ def report(dataset):
             [low, high],
         )
         fired, first_fired, last_fired, (p10_at, p90_at), lateness, claim_lag, queue_lag = cursor.fetchone()
+        bucket = 10 if (last_fired - dataset.first_due).total_seconds() <= 300 else 60
         cursor.execute(
             """
-            SELECT extract(epoch FROM h.occurred_at - %s)::int / 10 * 10 AS second, count(*)
+            SELECT floor(extract(epoch FROM h.occurred_at - %(t0)s) / %(bucket)s)::int * %(bucket)s, count(*)
             FROM engine_historyevent h
-            WHERE h.event_type = 'timer_fired' AND h.instance_id BETWEEN %s AND %s
+            WHERE h.event_type = 'timer_fired' AND h.instance_id BETWEEN %(first)s AND %(last)s
             GROUP BY 1 ORDER BY 1
             """,
-            [dataset.first_due, first_instance, last_instance],
+            {"t0": dataset.first_due, "bucket": bucket, "first": first_instance, "last": last_instance},
         )
-        timeline = cursor.fetchall()
+        timeline = [(second, bucket, count) for second, count in cursor.fetchall()]
         cursor.execute(
             """
-            SELECT count(*) FILTER (WHERE fired_events <> 1), sum(fired_events),
-                   count(*) FILTER (WHERE tasks <> 1), count(*) FILTER (WHERE revision <> 2),
-                   percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY lateness)
-            FROM (
-                SELECT p.id, p.revision,
-                       (SELECT count(*) FROM engine_historyevent h
-                         WHERE h.instance_id = p.id AND h.event_type = 'timer_fired') AS fired_events,
-                       (SELECT max((h.details->>'lateness_seconds')::float) FROM engine_historyevent h
-                         WHERE h.instance_id = p.id AND h.event_type = 'timer_fired') AS lateness,
-                       (SELECT count(*) FROM engine_humantask t WHERE t.instance_id = p.id) AS tasks
-                FROM engine_processinstance p WHERE p.id BETWEEN %s AND %s
-            ) per_instance
+            WITH fired AS (
+                SELECT instance_id, count(*) AS events, max((details->>'lateness_seconds')::float) AS lateness
+                FROM engine_historyevent
+                WHERE event_type = 'timer_fired' AND instance_id BETWEEN %(first)s AND %(last)s
+                GROUP BY instance_id
+            ), tasks AS (
+                SELECT instance_id, count(*) AS tasks FROM engine_humantask
+                WHERE instance_id BETWEEN %(first)s AND %(last)s GROUP BY instance_id
+            )
+            SELECT count(*) FILTER (WHERE coalesce(f.events, 0) <> 1), coalesce(sum(f.events), 0),
+                   count(*) FILTER (WHERE coalesce(k.tasks, 0) <> 1), count(*) FILTER (WHERE p.revision <> 2),
+                   percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY f.lateness)
+            FROM engine_processinstance p
+            LEFT JOIN fired f ON f.instance_id = p.id LEFT JOIN tasks k ON k.instance_id = p.id
+            WHERE p.id BETWEEN %(first)s AND %(last)s
             """,
-            [first_instance, last_instance],
+            {"first": first_instance, "last": last_instance},
         )
         not_once, fired_events, not_one_task, not_revision_2, history_lateness = cursor.fetchone()
         cursor.execute(
@@ -683,7 +688,7 @@ def print_report(dataset, figures, checks, timeline, details):
     (c50, c99), (q50, q99) = figures["claim_lag"], figures["queue_lag"]
     say(f"  claim lag (s)       p50 {c50:.2f}  p99 {c99:.2f}  (claimed_at - due_at; the last claim)")
     say(f"  queue + fire (s)    p50 {q50:.2f}  p99 {q99:.2f}  (fired_at - claimed_at)")
-    say("firings per 10 s after t0: " + ", ".join(f"{int(second)}s:{count}" for second, count in timeline))
+    say("fired/s from t0 on: " + ", ".join(f"{second}s {count / width:.0f}" for second, width, count in timeline))
     say("")
     say("=== Exactly once")
     for name, ok in checks.items():
@@ -758,6 +763,8 @@ def parse_args(argv):
     parser.add_argument("--profile", type=int, default=0, metavar="K",
                         help="afterwards, cProfile timer_fire in-process over K more timers")
     parser.add_argument("--profile-top", type=int, default=30)
+    parser.add_argument("--report-only", action="store_true",
+                        help="no new data and no run: report on the bench database as the last run left it")
     parser.add_argument("--keep-far", action="store_true",
                         help="skip the after-run plans (they delete most far-future timers)")
     return parser.parse_args(argv)
@@ -772,6 +779,8 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)  # also when started in the background, where SIGINT is ignored
     work_dir = Path(tempfile.mkdtemp(prefix="bench_timers_"))
+    if args.report_only:
+        return report_only(args, work_dir)
     bench_url = prepare_database(args.database_url)
     env = {"DATABASE_CONN_MAX_AGE": os.environ.get("DATABASE_CONN_MAX_AGE", "600"), "PYTHONUNBUFFERED": "1"}
     if args.sweep_batch:
@@ -860,6 +869,42 @@ def main(argv=None):
         say(f"  {plan['title']:<70} min {plan['min_ms']:8.3f} ms  median {plan['median_ms']:8.3f} ms  "
             f"timer_pending_due: {'yes' if plan['index'] else 'NO'}")
     say(f"\nWorker logs: {work_dir}")
+    return 0 if all(checks.values()) else 1
+
+
+def report_only(args, work_dir):
+    """Report on the bench database as a finished (or interrupted) run left it."""
+    bench_url = urlunsplit(urlsplit(args.database_url)._replace(path="/" + BENCH_DATABASE))
+    setup_django(bench_url, args.broker_url, {})
+    from django.conf import settings
+    from django.db import connection
+
+    from engine.models import ProcessInstance, Timer
+
+    args.claim_limit = getattr(settings, "ENGINE_TIMER_TASK_BATCH", settings.ENGINE_TIMER_SWEEP_BATCH)
+    template = ProcessInstance.objects.filter(process_key=PROCESS_KEY).order_by("pk").first()
+    template_timer = Timer.objects.get(instance=template)
+    dataset = Dataset()
+    dataset.definition = template.definition
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT min(t.id), max(t.id), min(t.instance_id), max(t.instance_id), min(t.due_at), max(t.due_at) "
+            "FROM engine_timer t JOIN engine_processinstance p ON p.id = t.instance_id "
+            "WHERE t.element_id = 'wait_a_minute' AND t.instance_id > %s AND p.tracking_code < 'BENCH-1'",
+            [template.pk],
+        )
+        low, high, first_instance, last_instance, dataset.first_due, dataset.last_due = cursor.fetchone()
+        cursor.execute("SELECT count(*) FROM engine_timer WHERE element_id = %s", [FAR_ELEMENT_ID])
+        (dataset.far_count,) = cursor.fetchone()
+    dataset.due_ids, dataset.instance_ids = (low, high), (first_instance, last_instance)
+    dataset.due_count = high - low + 1
+    figures, checks, timeline, details = report(dataset)
+    print_report(dataset, figures, checks, timeline, details)
+    if args.profile:
+        profile_firing(Dataset(), template, template_timer, args.profile, args.profile_top)
+    plans = [] if args.keep_far else after_run_plans(dataset, template_timer, args)
+    for plan in plans:
+        say(f"  {plan['title']:<70} min {plan['min_ms']:8.3f} ms  median {plan['median_ms']:8.3f} ms")
     return 0 if all(checks.values()) else 1
 
 
