@@ -41,5 +41,7 @@ def engine_exception_handler(exc, context):
             body = {"detail": str(exc), "code": code}
             if isinstance(exc, (engine_errors.DefinitionInvalidError, engine_errors.TaskFormInvalidError)):
                 body["errors"] = exc.errors
+            if isinstance(exc, engine_errors.DefinitionInvalidError):
+                body["warnings"] = exc.warnings
             return Response(body, status=http_status)
     return exception_handler(exc, context)

@@ -6,11 +6,15 @@ class EngineError(Exception):
 
 
 class DefinitionInvalidError(EngineError):
-    """A BPMN file could not be deployed; ``errors`` lists what is wrong, with line and element."""
+    """A BPMN file could not be deployed; ``errors`` lists what is wrong, with line and element.
 
-    def __init__(self, message, errors=None):
+    ``warnings`` are the validation report's warnings (``processes.report``), returned alongside.
+    """
+
+    def __init__(self, message, errors=None, warnings=None):
         super().__init__(message)
         self.errors = list(errors or [])
+        self.warnings = list(warnings or [])
 
 
 class DefinitionNotFoundError(EngineError):

@@ -28,6 +28,11 @@ class ProcessDefinition(models.Model):
         default=dict, blank=True,
         help_text="Promised times in working time, read at deploy (see processes.service_levels).",
     )
+    validation_report = models.JSONField(
+        default=dict, blank=True,
+        help_text="The deploy's validation report: its warnings (a deployed version has no errors), "
+        "see processes.report.",
+    )
     deployed_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -10,48 +10,26 @@ from engine import history
 from engine.agencies import membership_of
 from engine.exceptions import DefinitionInvalidError, PermissionDeniedError
 from engine.models import Role, Timer, TimerKind, TimerStatus
-from engine.spiff import parse_process
 from engine.spiff.timer_values import first_occurrence
 
-from .bpmn_xml import check_bpmn_structure, executable_processes, parse_xml
-from .extensions import element_catalog
 from .models import ProcessDefinition
 from .service_levels import CONFIG_FILENAME as SERVICE_LEVELS_FILENAME
-from .service_levels import read_service_levels
-from .validation import check_runnable_parts
+from .validation import definition_report
 
 
-def _called_process_ids(tree):
-    root = tree.getroot()
-    return {node.get("calledElement") for node in root.iter("{*}callActivity") if node.get("calledElement")}
+def definition_validate(*, content, known_process_keys=frozenset()):
+    """Check an uploaded file; returns (tree, process info, parsed). Raises ``DefinitionInvalidError``
+    with every error of the report (``processes.validation.definition_report``)."""
+    checked = definition_report(content=content, known_process_keys=known_process_keys)
+    checked.report.raise_for_errors()
+    return checked.tree, checked.process, checked.parsed
 
 
-def _main_process(tree):
-    """The process to deploy: the executable one no call activity calls (the first, if several)."""
-    candidates = executable_processes(tree)
-    if not candidates:
-        raise DefinitionInvalidError(
-            "The file has no executable process.",
-            [{"message": "No bpmn:process is executable (isExecutable=\"true\").", "line": None,
-              "element_id": None}],
-        )
-    called = _called_process_ids(tree)
-    top_level = [process for process in candidates if process.id not in called]
-    return (top_level or candidates)[0]
-
-
-def definition_validate(*, content):
-    """Check an uploaded file; returns (tree, process info). Raises ``DefinitionInvalidError``."""
-    tree = parse_xml(content)
-    errors = check_bpmn_structure(tree)
-    if errors:
-        raise DefinitionInvalidError("The BPMN file is not valid.", errors)
-    process = _main_process(tree)
-    errors = check_runnable_parts(tree, process.id)
-    if errors:
-        raise DefinitionInvalidError("The process has scripts, conditions or timers that cannot run.", errors)
-    parsed = parse_process(tree.getroot(), process.id)
-    return tree, process, parsed
+def agency_process_keys(agency):
+    """Keys of the processes the agency has deployed (call activities may name them)."""
+    if agency is None:
+        return set()
+    return set(ProcessDefinition.objects.filter(agency=agency).values_list("key", flat=True).distinct())
 
 
 def _require_deployer(actor, agency):
@@ -87,27 +65,27 @@ def definition_deploy(*, content, filename, actor, agency, form_files=None, serv
     ``form_files`` (``{file name: bytes}``) are the JSON Schema forms deployed with it (see
     ``processes.forms``); ``service_levels_file`` is an optional ``service_levels.json`` (see
     ``processes.service_levels``). Identical content (file, the forms it uses and the service
-    levels file) returns the existing version. Returns (definition, created).
+    levels file) returns the existing version. Returns (definition, created). Every check runs first
+    (``processes.validation``); errors refuse the deploy, the version stores the report (warnings).
     """
     _require_deployer(actor, agency)
-    tree, process, parsed = definition_validate(content=content)
-    catalog = element_catalog(tree, process.id, form_files)
-    levels, errors = read_service_levels(tree, process.id, service_levels_file)
-    if errors:
-        raise DefinitionInvalidError("The service levels cannot be read.", errors)
+    checked = definition_report(content=content, known_process_keys=agency_process_keys(agency),
+                                form_files=form_files, service_levels_file=service_levels_file)
+    checked.report.raise_for_errors()
+    process, catalog = checked.process, checked.catalog
     _require_key_of(agency, process.id)
     extra_files = dict(catalog.used_form_files)
     if service_levels_file is not None:
         extra_files[SERVICE_LEVELS_FILENAME] = service_levels_file
     sha256 = _checksum(content, extra_files)
-    text = _as_text(content, tree)
+    text = _as_text(content, checked.tree)
     for _attempt in range(3):
         existing = ProcessDefinition.objects.filter(key=process.id, sha256=sha256).first()
         if existing is not None:
             return existing, False
         try:
             with transaction.atomic():
-                definition = _create_version(process, parsed, text, sha256, filename, actor, agency, catalog, levels)
+                definition = _create_version(process, checked, text, sha256, filename, actor, agency)
             return definition, True
         except IntegrityError:
             continue  # someone deployed the same key at the same moment: take the next number
@@ -122,7 +100,8 @@ def _as_text(content, tree):
         return etree.tostring(tree, xml_declaration=True, encoding="UTF-8").decode("utf-8")
 
 
-def _create_version(process, parsed, text, sha256, filename, actor, agency, catalog, levels):
+def _create_version(process, checked, text, sha256, filename, actor, agency):
+    parsed = checked.parsed
     # Lock the current version: a start timer of it firing now (which takes the same lock) finishes
     # first, so the start timers replaced below include the next occurrence it schedules.
     current = ProcessDefinition.objects.select_for_update(no_key=True).filter(key=process.id).order_by("-version")
@@ -135,8 +114,9 @@ def _create_version(process, parsed, text, sha256, filename, actor, agency, cata
         sha256=sha256,
         filename=filename or "",
         bpmn_xml=text,
-        element_catalog=catalog.entries,
-        service_levels=levels,
+        element_catalog=checked.catalog.entries,
+        service_levels=checked.service_levels,
+        validation_report=checked.report.as_dict(),
         deployed_by=actor,
     )
     history.record_definition_deployed(definition, actor=actor)
