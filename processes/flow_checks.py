@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from lxml import etree
 
+from engine.exceptions import ScriptError
+from engine.expressions import sandbox
+
 from .bpmn_xml import CONTAINER_TAGS, FLOW_NODE_TAGS, bpmn, child_elements, local_name
 from .condition_coverage import coverage
 
@@ -24,8 +27,12 @@ def _condition_text(flow: etree._Element) -> str:
     return (condition.text or "").strip() if condition is not None else ""
 
 
-def _has_event_definition(event: etree._Element, name: str) -> bool:
-    return event.find(bpmn(name)) is not None
+def _compiles(condition: str) -> bool:
+    try:
+        sandbox.check_syntax(condition, "eval")
+    except ScriptError:
+        return False
+    return True
 
 
 def _link_name(event: etree._Element) -> str | None:
@@ -154,7 +161,10 @@ def _check_gateway(gateway: etree._Element, report) -> None:
         return
     if default or not candidates or unconditioned:
         return
-    answer = coverage([_condition_text(flow) for flow in candidates])
+    conditions = [_condition_text(flow) for flow in candidates]
+    if not all(_compiles(text) for text in conditions):
+        return  # reported as condition_invalid already
+    answer = coverage(conditions)
     if answer is not None and answer.gap is None:
         return
     if answer is not None:
