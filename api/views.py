@@ -25,7 +25,7 @@ from engine.services import (
 from processes import selectors as process_selectors
 from processes.bpmn_xml import parse_xml
 from processes.diagram import render_svg
-from processes.services import definition_deploy
+from processes.services import definition_check, definition_deploy
 
 from . import serializers
 from .filters import HumanTaskFilter, InstanceFilter, lists_open_tasks
@@ -66,9 +66,10 @@ class ProcessDefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     @extend_schema(
         request={"multipart/form-data": serializers.DefinitionUploadSerializer},
         responses={
-            201: serializers.DefinitionSerializer,
+            201: OpenApiResponse(serializers.DefinitionSerializer, description="Deployed; `warnings` added."),
             200: OpenApiResponse(serializers.DefinitionSerializer, description="Identical file already deployed."),
-            400: OpenApiResponse(description="Invalid BPMN: `errors` lists message, line and element_id."),
+            400: OpenApiResponse(description="Invalid BPMN: `errors` (and `warnings`) list severity, code, "
+                                 "message, line and element_id."),
         },
     )
     def create(self, request):
@@ -82,7 +83,30 @@ class ProcessDefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
             content=uploaded.read(), filename=uploaded.name, actor=request.user, agency=agency, form_files=form_files
         )
         body = serializers.DefinitionSerializer(definition).data
+        body["warnings"] = definition.validation_report.get("warnings", [])
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(
+        request={"multipart/form-data": serializers.DefinitionUploadSerializer},
+        responses={200: OpenApiResponse(description="The validation report: valid, errors, warnings.")},
+    )
+    @action(detail=False, methods=["post"], parser_classes=[MultiPartParser, FormParser])
+    def validate(self, request):
+        """Dry run of a deploy: the full validation report of the upload; nothing is deployed."""
+        upload = serializers.DefinitionUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        agency = _deploy_agency(request.user, upload.validated_data.get("agency"))
+        form_files = {form.name: form.read() for form in upload.validated_data["forms"]}
+        report = definition_check(
+            content=upload.validated_data["file"].read(), actor=request.user, agency=agency, form_files=form_files
+        )
+        return Response(report.as_dict())
+
+    @extend_schema(responses={200: OpenApiResponse(description="The report stored when the version was deployed.")})
+    @action(detail=True, methods=["get"])
+    def validation(self, request, pk=None):
+        definition = self.get_object()
+        return Response({"valid": True, "errors": [], "warnings": [], **definition.validation_report})
 
     @extend_schema(responses={(200, "image/svg+xml"): OpenApiResponse(description="The process as SVG.")})
     @action(detail=True, methods=["get"], url_path="diagram.svg")

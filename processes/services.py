@@ -43,6 +43,14 @@ def _require_deployer(actor, agency):
         raise PermissionDeniedError(f"{actor.get_username()} may deploy only for {membership.agency.code}.")
 
 
+def definition_check(*, content, actor, agency, form_files=None, service_levels_file=None):
+    """The validation report of a file as deploying it would check it, without deploying (a dry run)."""
+    _require_deployer(actor, agency)
+    checked = definition_report(content=content, known_process_keys=agency_process_keys(agency),
+                                form_files=form_files, service_levels_file=service_levels_file)
+    return checked.report
+
+
 def _require_key_of(agency, key):
     owner = ProcessDefinition.objects.filter(key=key).exclude(agency=agency).values_list("agency__code", flat=True)
     owner = owner.first()
