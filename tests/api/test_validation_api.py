@@ -78,3 +78,13 @@ def test_dry_run_knows_the_agencys_deployed_processes(analyst_client):
                                    format="multipart")
     codes = {error["code"] for error in response.json()["errors"] if error["element_id"] == "archive"}
     assert codes == {"called_process_not_in_file"}
+
+
+def test_diagram_of_a_drawn_model_uses_the_designers_positions(analyst_client):
+    """A model with a BPMN DI drawing is served as drawn: the pool and the task at their DI positions."""
+    deployed = analyst_client.post(URL, {"file": _file("diagram_di/collaboration.bpmn")}, format="multipart")
+    assert deployed.status_code == 201, deployed.content
+    response = analyst_client.get(f"{URL}{deployed.json()['id']}/diagram.svg")
+    assert response.status_code == 200 and response["Content-Type"] == "image/svg+xml"
+    assert b'<g id="pool_intake" class="participant">' in response.content
+    assert b'<g id="check" class="userTask"><rect x="270" y="230"' in response.content
