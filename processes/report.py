@@ -10,10 +10,13 @@ Checks add issues with ``report.error(code, message, element_id=..., line=...)``
 ``processes.validation.definition_report`` and add to it before calling ``raise_for_errors``. For
 example a check of DMN decisions referenced by business rule tasks::
 
-    report = definition_report(content=bpmn_bytes, known_process_keys=deployed_keys)
+    report = definition_report(content=bpmn_bytes, known_process_keys=deployed_keys).report
     for task_id, line, decision_id in missing_decisions(report.tree, report.process_id, dmn_files):
         report.error("decision_missing", f"Decision '{decision_id}' is not deployed.", element_id=task_id, line=line)
     report.raise_for_errors()
+
+(``report.tree`` is None when the file did not parse, ``report.process_id`` when nothing is
+executable: such a report already has an error.)
 
 ``as_dict()`` is what the API returns and what a deployed version stores::
 
