@@ -9,7 +9,8 @@ and expanded sub-processes clusters around their contents. The layout comes from
 not from the file's DI shapes, so files without diagram information render too.
 
 In both pictures every element is an SVG ``<g id="...">`` named by its BPMN
-element id, so later overlays (current task, history) can find it. ``highlight``
+element id (and, as ``class``, its BPMN type), so later overlays (current task,
+history) can find it. ``highlight``
 fills chosen elements with a colour.
 
 All text taken from the file goes through ``graphviz.escape``: quotes, angle
@@ -155,7 +156,8 @@ def _node_attributes(element: etree._Element, highlight: dict[str, str]) -> dict
     element_id = element.get("id")
     shape = _shape(local_name(element))
     text_place = "xlabel" if shape.get("fixedsize") else "label"
-    attributes = {"id": graphviz.escape(element_id), "label": "", text_place: _label(element), **shape}
+    attributes = {"id": graphviz.escape(element_id), "class": local_name(element), "label": "",
+                  text_place: _label(element), **shape}
     return _fill(attributes, highlight.get(element_id))
 
 

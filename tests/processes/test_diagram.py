@@ -64,6 +64,14 @@ def test_every_flow_node_and_flow_has_a_group_with_its_element_id():
 
 
 @needs_dot
+def test_flow_node_groups_carry_their_bpmn_type_as_class():
+    """Graphviz adds the BPMN type to the node's class, as the drawn pictures have it."""
+    svg = svg_tree("simple_process.bpmn", "Process_Leave")
+    assert group(svg, "Task_Review").get("class") == "node userTask"
+    assert group(svg, "Gateway_Approved").get("class") == "node exclusiveGateway"
+
+
+@needs_dot
 def test_task_labels_are_the_task_names():
     """The text drawn in a task's group is the task's name."""
     svg = svg_tree("simple_process.bpmn", "Process_Leave")
