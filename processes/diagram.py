@@ -2,21 +2,22 @@
 
 When the file holds a complete drawing of the process (BPMN DI), ``render_svg``
 draws it at the designer's positions (``processes.diagram_di``) and ``render_png``
-converts that SVG with ``rsvg-convert`` (Debian package librsvg2-bin). Otherwise
-they lay out the process with Graphviz, left to right: events are small circles and gateways small diamonds (their
-names written beside them), activities rounded boxes, sequence flows arrows,
-and expanded sub-processes clusters around their contents. The layout comes from Graphviz,
-not from the file's DI shapes, so files without diagram information render too.
+converts that SVG with ``rsvg-convert`` (Debian package librsvg2-bin).
+
+Otherwise Graphviz lays the process out left to right: events are small circles
+and gateways small diamonds (their names written beside them), activities
+rounded boxes, sequence flows arrows, and expanded sub-processes clusters around
+their contents, so files without diagram information render too.
 
 In both pictures every element is an SVG ``<g id="...">`` named by its BPMN
-element id (and, as ``class``, its BPMN type), so later overlays (current task,
-history) can find it. ``highlight``
-fills chosen elements with a colour.
+element id (and, in ``class``, its BPMN type), so later overlays (current task,
+history) can find it. ``highlight`` fills chosen elements with a colour.
 
-All text taken from the file goes through ``graphviz.escape``: quotes, angle
-brackets and backslashes are shown literally, never interpreted.
+All text taken from the file goes through ``graphviz.escape`` (or lxml, for
+drawn pictures): quotes, angle brackets and backslashes are shown literally,
+never interpreted.
 
-Plain Python + lxml + graphviz only: no Django, no SpiffWorkflow.
+Plain Python + lxml + graphviz (+ rsvg-convert for drawn PNGs): no Django, no SpiffWorkflow.
 """
 
 from __future__ import annotations
