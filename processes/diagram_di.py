@@ -245,6 +245,32 @@ def _draw_event(group, element, box, fill):
         inner = {**circle, "r": _number(max(radius - 3, 1))}
         etree.SubElement(group, _svg("circle"), {**inner, "fill": "none", "stroke": STROKE, "stroke-width": "1",
                                                   **({"stroke-dasharray": "5 3"} if dashed else {})})
+    _draw_event_marker(group, element, centre_x, centre_y, radius)
+
+
+def _draw_event_marker(group, element, centre_x, centre_y, radius):
+    """A small sign of the event's trigger: clock (timer), envelope (message), triangle (signal), dot (terminate)."""
+    size = radius * 0.5
+    filled = local_name(element) in {"endEvent", "intermediateThrowEvent"}
+    paint = {"fill": STROKE if filled else "none", "stroke": STROKE, "stroke-width": "1"}
+    if element.find(bpmn("timerEventDefinition")) is not None:
+        etree.SubElement(group, _svg("circle"), {"cx": _number(centre_x), "cy": _number(centre_y),
+                                                 "r": _number(size * 1.2), "fill": "none", "stroke": STROKE,
+                                                 "stroke-width": "1.2"})
+        _line(group, [(centre_x, centre_y - size), (centre_x, centre_y), (centre_x + size * 0.7, centre_y)], 1.2)
+    elif element.find(bpmn("messageEventDefinition")) is not None:
+        left, top = centre_x - size, centre_y - size * 0.7
+        etree.SubElement(group, _svg("rect"), {"x": _number(left), "y": _number(top), "width": _number(2 * size),
+                                               "height": _number(1.4 * size), **paint})
+        _line(group, [(left, top), (centre_x, centre_y), (left + 2 * size, top)], 1)
+    elif element.find(bpmn("signalEventDefinition")) is not None:
+        corners = [(centre_x, centre_y - size), (centre_x + size, centre_y + size * 0.7),
+                   (centre_x - size, centre_y + size * 0.7)]
+        points = " ".join(f"{_number(x)},{_number(y)}" for x, y in corners)
+        etree.SubElement(group, _svg("polygon"), {"points": points, **paint})
+    elif element.find(bpmn("terminateEventDefinition")) is not None:
+        etree.SubElement(group, _svg("circle"), {"cx": _number(centre_x), "cy": _number(centre_y),
+                                                 "r": _number(size * 1.1), "fill": STROKE})
 
 
 def _draw_gateway(group, element, box, fill):
@@ -353,6 +379,8 @@ def _draw_edge(group, element, di_edge, points, colour):
             tag == "association" and element.get("associationDirection") in {"One", "Both"}):
         attributes["marker-end"] = "url(#arrow)" if tag == "sequenceFlow" else "url(#open-arrow)"
     etree.SubElement(group, _svg("polyline"), attributes)
+    if tag == "sequenceFlow" and _is_default_flow(element):
+        _default_mark(group, points)
     name = element.get("name")
     if not name:
         return
@@ -363,6 +391,24 @@ def _draw_edge(group, element, di_edge, points, colour):
     middle = len(points) // 2
     (x1, y1), (x2, y2) = points[middle - 1], points[middle]
     _text_lines(group, _wrap(name, 100), (x1 + x2) / 2, (y1 + y2) / 2 - LINE_HEIGHT - 2)
+
+
+def _is_default_flow(flow):
+    source = flow.getparent().xpath("*[@id = $ref]", ref=flow.get("sourceRef") or "")
+    return bool(source) and source[0].get("default") == flow.get("id")
+
+
+def _default_mark(group, points):
+    """The short slash across a default flow, near its source."""
+    (x1, y1), (x2, y2) = points[0], points[1]
+    length = math.hypot(x2 - x1, y2 - y1)
+    if length < 1:
+        return
+    unit_x, unit_y = (x2 - x1) / length, (y2 - y1) / length
+    at_x, at_y = x1 + unit_x * min(12, length / 2), y1 + unit_y * min(12, length / 2)
+    normal_x, normal_y = -unit_y, unit_x
+    _line(group, [(at_x - 5 * normal_x - 3 * unit_x, at_y - 5 * normal_y - 3 * unit_y),
+                  (at_x + 5 * normal_x + 3 * unit_x, at_y + 5 * normal_y + 3 * unit_y)], 1.5)
 
 
 # --------------------------------------------------------------------------

@@ -150,3 +150,11 @@ def test_png_without_rsvg_convert_raises_diagram_unavailable(monkeypatch, tmp_pa
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(DiagramUnavailableError, match="librsvg2-bin"):
         render_png(parse_xml(fixture_bytes(COLLABORATION)), "intake")
+
+
+def test_non_interrupting_timer_is_a_dashed_double_circle_with_a_clock():
+    """The boundary timer shows as a dashed double circle with a clock inside."""
+    _bytes, svg = drawn()
+    circles = group(svg, "late").findall(f"{SVG}circle")
+    assert len(circles) == 3 and circles[0].get("stroke-dasharray") and circles[1].get("stroke-dasharray")
+    assert group(svg, "late").find(f"{SVG}polyline") is not None  # the clock's hands
