@@ -6,17 +6,18 @@ the analyst meant (an element no path reaches, a gateway whose conditions can al
 offered to nobody in particular). Each issue names the element and the line of the file.
 
 Checks add issues with ``report.error(code, message, element_id=..., line=...)`` or
-``report.warning(...)``. Other checks plug in the same way: build the report with
-``processes.validation.definition_report`` and add to it before calling ``raise_for_errors``. For
-example a check of DMN decisions referenced by business rule tasks::
+``report.warning(...)``. Other checks plug in the same way, as ``extra_checks`` of
+``processes.validation.definition_report``: each is called with the ``CheckedDefinition`` once the
+file has parsed (``checked.tree``, ``checked.process.id``) and adds to ``checked.report``. For
+example a check of the decisions that business rule tasks reference::
 
-    report = definition_report(content=bpmn_bytes, known_process_keys=deployed_keys).report
-    for task_id, line, decision_id in missing_decisions(report.tree, report.process_id, dmn_files):
-        report.error("decision_missing", f"Decision '{decision_id}' is not deployed.", element_id=task_id, line=line)
-    report.raise_for_errors()
+    def check_decisions(checked):
+        for task_id, line, decision_id in missing_decisions(checked.tree, checked.process.id, dmn_files):
+            checked.report.error("decision_missing", f"Decision '{decision_id}' is not deployed.",
+                                 element_id=task_id, line=line)
 
-(``report.tree`` is None when the file did not parse, ``report.process_id`` when nothing is
-executable: such a report already has an error.)
+    checked = definition_report(content=bpmn_bytes, known_process_keys=keys, extra_checks=[check_decisions])
+    checked.report.raise_for_errors()  # 400 with every error and the warnings, as the deploy does
 
 ``as_dict()`` is what the API returns and what a deployed version stores::
 

@@ -266,11 +266,14 @@ def _task_catalog(tree, process_id, form_files, report):
         return ElementCatalog()
 
 
-def definition_report(*, content, known_process_keys=frozenset(), form_files=None, service_levels_file=None):
+def definition_report(*, content, known_process_keys=frozenset(), form_files=None, service_levels_file=None,
+                      extra_checks=()):
     """Check an uploaded BPMN file completely; returns a ``CheckedDefinition`` (never raises for bad input).
 
     ``known_process_keys`` are the keys the agency has deployed (for call activities); ``form_files`` and
-    ``service_levels_file`` are the files uploaded with the model.
+    ``service_levels_file`` are the files uploaded with the model. Each of ``extra_checks`` is called as
+    ``check(checked)`` once the file has parsed and its process is known, and adds its issues to
+    ``checked.report`` (for example the decisions of business rule tasks, checked against DMN files).
     """
     report = ValidationReport()
     checked = CheckedDefinition(report)
@@ -292,6 +295,8 @@ def definition_report(*, content, known_process_keys=frozenset(), form_files=Non
     _check_candidates(tree, processes, checked.catalog, report)
     checked.service_levels, level_errors = read_service_levels(tree, checked.process.id, service_levels_file)
     report.add_error_dicts("service_levels_invalid", level_errors)
+    for check in extra_checks:
+        check(checked)
     if not report.has_errors:
         try:
             checked.parsed = parse_process(tree.getroot(), checked.process.id)

@@ -210,6 +210,24 @@ def test_unreadable_xml_gives_a_report_with_the_xml_error():
     assert [issue.code for issue in report.errors] == ["xml_invalid"] and report.errors[0].line == 2
 
 
+def test_extra_checks_see_the_parsed_file_and_their_errors_block():
+    """An extra check (e.g. DMN decisions) gets the tree and process, and its error makes the report invalid."""
+    seen = []
+
+    def check_decisions(checked):
+        seen.append((checked.process.id, checked.tree is not None))
+        checked.report.error("decision_missing", "Decision 'fee' is not deployed.", element_id="rules", line=9)
+
+    content = library_bytes("permit_application/permit_application.bpmn")
+    checked = definition_report(content=content, extra_checks=[check_decisions])
+    assert seen == [("permit_application", True)]
+    assert [issue.code for issue in checked.report.errors] == ["decision_missing"]
+    assert checked.parsed is None  # SpiffWorkflow is not asked once the report has an error
+    with pytest.raises(DefinitionInvalidError) as raised:
+        checked.report.raise_for_errors()
+    assert raised.value.errors[0]["element_id"] == "rules"
+
+
 def test_report_api_for_other_checks():
     """Other checks add issues to the same report; the dict form splits errors from warnings."""
     report = ValidationReport()
