@@ -56,7 +56,8 @@ def _require_key_of(agency, key):
     owner = owner.first()
     if owner is not None:
         message = f"The process key '{key}' belongs to agency '{owner}'; give the process another id."
-        raise DefinitionInvalidError(message, [{"message": message, "line": None, "element_id": key}])
+        raise DefinitionInvalidError(message, [{"severity": "error", "code": "key_taken", "message": message,
+                                                 "line": None, "element_id": key}])
 
 
 def _checksum(content, form_files):
