@@ -155,11 +155,12 @@ def _run(decisions, decision, context, done, path):
         if _IDENTIFIER.match(required.name):
             context[required.name] = result_value(result)
     values = _input_values(decision, context)
-    matched = [
-        MatchedRule(rule.index, rule.id, _outputs(decision, rule, context))
-        for rule in decision.table.rules
-        if _matches(decision, rule, values, context)
-    ]
+    matched = []
+    for rule in decision.table.rules:
+        if _matches(decision, rule, values, context):
+            matched.append(MatchedRule(rule.index, rule.id, _outputs(decision, rule, context)))
+            if decision.table.hit_policy == HitPolicy.FIRST:
+                break  # later rules are neither tested nor computed
     ordered, result_list = _select(decision, matched)
     table = decision.table
     return DecisionResult(
