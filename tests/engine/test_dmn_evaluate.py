@@ -212,3 +212,15 @@ def test_decision_result_summary_is_json_ready():
     assert summary == {"decision_id": "decision", "hit_policy": "UNIQUE",
                        "matched_rules": [{"index": 1, "id": "rule_1"}], "outputs": [{"result": "2026-05-01"}],
                        "required": []}
+
+
+def test_camunda_7_juel_cells_are_translated():
+    """Camunda 7 tables may write JUEL (``${...}``) in input expressions and output entries."""
+    rules = [(['"business"'], ["${'NIB-' + kind}"]), (["-"], ['${"none"}'])]
+    with pytest.raises(DefinitionInvalidError) as caught:
+        parse_dmn(table_xml(rules, inputs=("${applicant.kind}",)))
+    assert "outside the supported JUEL subset" in caught.value.errors[0]["message"]
+    rules = [(['"business"'], ["${kind}"]), (["-"], ['${"none"}'])]
+    result = _decide(rules, {"applicant": {"kind": "business"}, "kind": "permit"}, inputs=("${applicant.kind}",),
+                     hit_policy="FIRST")
+    assert result.result_list == [{"result": "permit"}]
