@@ -224,3 +224,11 @@ def test_camunda_7_juel_cells_are_translated():
     result = _decide(rules, {"applicant": {"kind": "business"}, "kind": "permit"}, inputs=("${applicant.kind}",),
                      hit_policy="FIRST")
     assert result.result_list == [{"result": "permit"}]
+
+
+def test_evaluation_does_not_change_the_context():
+    """A cell that changes a value in place works on a copy; the caller's data stays as it was."""
+    context = {"x": 1, "items": ["a"]}
+    result = _decide([(["-"], ["items.append('b') or len(items)"])], context)
+    assert result.result_list == [{"result": 2}]
+    assert context == {"x": 1, "items": ["a"]}
