@@ -48,6 +48,7 @@ class Issue:
     message: str
     element_id: str | None = None
     line: int | None = None
+    source: str = "bpmn"  # "dmn": the line is in one of the DMN files (named in the message), listed first
 
     def as_dict(self) -> dict:
         return {"severity": self.severity, "code": self.code, "message": self.message,
@@ -68,14 +69,14 @@ class ValidationReport:
     def warning(self, code: str, message: str, *, element_id: str | None = None, line: int | None = None) -> None:
         self.issues.append(Issue(WARNING, code, message, element_id, line))
 
-    def add_error_dicts(self, code: str, errors: list[dict]) -> None:
+    def add_error_dicts(self, code: str, errors: list[dict], source: str = "bpmn") -> None:
         """Errors in the older ``{"message", "line", "element_id"}`` shape, under one code."""
         for item in errors:
-            self.error(code, item["message"], element_id=item.get("element_id"), line=item.get("line"))
+            self.issues.append(Issue(ERROR, code, item["message"], item.get("element_id"), item.get("line"), source))
 
     def _sorted(self, severity: str) -> list[Issue]:
         found = [issue for issue in self.issues if issue.severity == severity]
-        return sorted(found, key=lambda issue: issue.line or 0)
+        return sorted(found, key=lambda issue: (issue.source != "dmn", issue.line or 0))
 
     @property
     def errors(self) -> list[Issue]:

@@ -12,15 +12,17 @@ from engine.exceptions import DefinitionInvalidError, PermissionDeniedError
 from engine.models import Role, Timer, TimerKind, TimerStatus
 from engine.spiff.timer_values import first_occurrence
 
+from .bpmn_xml import parse_xml
 from .models import ProcessDefinition
 from .service_levels import CONFIG_FILENAME as SERVICE_LEVELS_FILENAME
 from .validation import definition_report
 
 
-def definition_validate(*, content, known_process_keys=frozenset()):
+def definition_validate(*, content, known_process_keys=frozenset(), decision_files=None):
     """Check an uploaded file; returns (tree, process info, parsed). Raises ``DefinitionInvalidError``
     with every error of the report (``processes.validation.definition_report``)."""
-    checked = definition_report(content=content, known_process_keys=known_process_keys)
+    checked = definition_report(content=content, known_process_keys=known_process_keys,
+                                decision_files=decision_files)
     checked.report.raise_for_errors()
     return checked.tree, checked.process, checked.parsed
 
@@ -43,11 +45,12 @@ def _require_deployer(actor, agency):
         raise PermissionDeniedError(f"{actor.get_username()} may deploy only for {membership.agency.code}.")
 
 
-def definition_check(*, content, actor, agency, form_files=None, service_levels_file=None):
+def definition_check(*, content, actor, agency, form_files=None, service_levels_file=None, decision_files=None):
     """The validation report of a file as deploying it would check it, without deploying (a dry run)."""
     _require_deployer(actor, agency)
     checked = definition_report(content=content, known_process_keys=agency_process_keys(agency),
-                                form_files=form_files, service_levels_file=service_levels_file)
+                                form_files=form_files, service_levels_file=service_levels_file,
+                                decision_files=decision_files)
     return checked.report
 
 
@@ -68,24 +71,30 @@ def _checksum(content, form_files):
     return digest.hexdigest()
 
 
-def definition_deploy(*, content, filename, actor, agency, form_files=None, service_levels_file=None):
+def definition_deploy(*, content, filename, actor, agency, form_files=None, service_levels_file=None,
+                      decision_files=None):
     """Deploy a BPMN file for ``agency`` as the next version of its process.
 
     ``form_files`` (``{file name: bytes}``) are the JSON Schema forms deployed with it (see
     ``processes.forms``); ``service_levels_file`` is an optional ``service_levels.json`` (see
     ``processes.service_levels``). Identical content (file, the forms it uses and the service
-    levels file) returns the existing version. Returns (definition, created). Every check runs first
+    levels file) returns the existing version. ``decision_files`` (``{file name: bytes}``) are the DMN
+    files its business rule tasks call (see ``engine.dmn``); they are stored with the version and are
+    part of its checksum. Returns (definition, created). Every check runs first
     (``processes.validation``); errors refuse the deploy, the version stores the report (warnings).
     """
     _require_deployer(actor, agency)
+    decision_files = dict(decision_files or {})
     checked = definition_report(content=content, known_process_keys=agency_process_keys(agency),
-                                form_files=form_files, service_levels_file=service_levels_file)
+                                form_files=form_files, service_levels_file=service_levels_file,
+                                decision_files=decision_files)
     checked.report.raise_for_errors()
     process, catalog = checked.process, checked.catalog
     _require_key_of(agency, process.id)
     extra_files = dict(catalog.used_form_files)
     if service_levels_file is not None:
         extra_files[SERVICE_LEVELS_FILENAME] = service_levels_file
+    extra_files.update({f"dmn:{name}": data for name, data in decision_files.items()})
     sha256 = _checksum(content, extra_files)
     text = _as_text(content, checked.tree)
     for _attempt in range(3):
@@ -94,7 +103,8 @@ def definition_deploy(*, content, filename, actor, agency, form_files=None, serv
             return existing, False
         try:
             with transaction.atomic():
-                definition = _create_version(process, checked, text, sha256, filename, actor, agency)
+                definition = _create_version(process, checked, text, sha256, filename, actor, agency,
+                                             decision_texts(decision_files))
             return definition, True
         except IntegrityError:
             continue  # someone deployed the same key at the same moment: take the next number
@@ -109,7 +119,12 @@ def _as_text(content, tree):
         return etree.tostring(tree, xml_declaration=True, encoding="UTF-8").decode("utf-8")
 
 
-def _create_version(process, checked, text, sha256, filename, actor, agency):
+def decision_texts(decision_files):
+    """The DMN files as text to store, by file name (decoded as the XML declares; they parsed already)."""
+    return {name: _as_text(data, parse_xml(data)) for name, data in decision_files.items()}
+
+
+def _create_version(process, checked, text, sha256, filename, actor, agency, decision_files):
     parsed = checked.parsed
     # Lock the current version: a start timer of it firing now (which takes the same lock) finishes
     # first, so the start timers replaced below include the next occurrence it schedules.
@@ -125,6 +140,7 @@ def _create_version(process, checked, text, sha256, filename, actor, agency):
         bpmn_xml=text,
         element_catalog=checked.catalog.entries,
         service_levels=checked.service_levels,
+        decision_files=decision_files,
         validation_report=checked.report.as_dict(),
         deployed_by=actor,
     )

@@ -19,6 +19,9 @@ gateway_default_invalid        error     the default flow named does not leave t
 called_process_missing         error     a call activity calls a process that is not in the file
 called_process_not_in_file     error     ... that is deployed on its own; the engine runs called
                                          processes only from the same file
+decision_file_invalid          error     a DMN file uploaded with the model cannot be used
+decision_reference_invalid     error     a business rule task names no usable decision
+decision_missing               error     ... names a decision that is in none of the DMN files
 task_settings_invalid          error     assignment, dates, priority or form unusable
                                          (``processes.extensions``)
 service_levels_invalid         error     ``service_levels.json`` unusable
@@ -44,6 +47,8 @@ import ast
 import re
 from dataclasses import dataclass, field
 
+from engine.dmn import DecisionSet, parse_dmn_files
+from engine.dmn.references import DecisionReferenceError, read_reference
 from engine.exceptions import DefinitionInvalidError, ScriptError
 from engine.expressions import sandbox
 from engine.spiff import parse_process
@@ -224,6 +229,30 @@ def _check_candidates(tree, processes, catalog, report):
             )
 
 
+def _read_decisions(decision_files, report):
+    try:
+        return parse_dmn_files(decision_files or {})
+    except DefinitionInvalidError as problem:
+        report.add_error_dicts("decision_file_invalid", problem.errors, source="dmn")
+        return None
+
+
+def _check_decisions(processes, decisions, report):
+    """Every business rule task must name a decision of the DMN files deployed with the model."""
+    for process in processes:
+        for task in process.iter(bpmn("businessRuleTask")):
+            where = {"element_id": task.get("id"), "line": task.sourceline}
+            try:
+                reference = read_reference(task)
+            except DecisionReferenceError as problem:
+                report.error("decision_reference_invalid", str(problem), **where)
+                continue
+            if reference.decision_id not in decisions:
+                known = ", ".join(sorted(decisions.decisions)) or "no DMN file was uploaded with the model"
+                report.error("decision_missing", f"The decision '{reference.decision_id}' is not in the DMN files "
+                             f"deployed with the process (decisions: {known}).", **where)
+
+
 # --------------------------------------------------------------------------
 # The whole report
 # --------------------------------------------------------------------------
@@ -238,6 +267,7 @@ class CheckedDefinition:
     parsed: object = None
     catalog: ElementCatalog = field(default_factory=ElementCatalog)
     service_levels: dict = field(default_factory=dict)
+    decisions: DecisionSet = field(default_factory=DecisionSet)
 
 
 def main_process(tree):
@@ -267,11 +297,12 @@ def _task_catalog(tree, process_id, form_files, report):
 
 
 def definition_report(*, content, known_process_keys=frozenset(), form_files=None, service_levels_file=None,
-                      extra_checks=()):
+                      decision_files=None, extra_checks=()):
     """Check an uploaded BPMN file completely; returns a ``CheckedDefinition`` (never raises for bad input).
 
-    ``known_process_keys`` are the keys the agency has deployed (for call activities); ``form_files`` and
-    ``service_levels_file`` are the files uploaded with the model. Each of ``extra_checks`` is called as
+    ``known_process_keys`` are the keys the agency has deployed (for call activities); ``form_files``,
+    ``service_levels_file`` and ``decision_files`` (DMN, ``{file name: bytes}``) are the files uploaded
+    with the model. Each of ``extra_checks`` is called as
     ``check(checked)`` once the file has parsed and its process is known, and adds its issues to
     ``checked.report`` (for example the decisions of business rule tasks, checked against DMN files).
     """
@@ -295,11 +326,15 @@ def definition_report(*, content, known_process_keys=frozenset(), form_files=Non
     _check_candidates(tree, processes, checked.catalog, report)
     checked.service_levels, level_errors = read_service_levels(tree, checked.process.id, service_levels_file)
     report.add_error_dicts("service_levels_invalid", level_errors)
+    decisions = _read_decisions(decision_files, report)
+    if decisions is not None:  # else which decisions exist is unknown: the DMN errors say why
+        checked.decisions = decisions
+        _check_decisions(processes, decisions, report)
     for check in extra_checks:
         check(checked)
     if not report.has_errors:
         try:
-            checked.parsed = parse_process(tree.getroot(), checked.process.id)
+            checked.parsed = parse_process(tree.getroot(), checked.process.id, checked.decisions)
         except DefinitionInvalidError as problem:
             report.add_error_dicts("not_executable", problem.errors)
     return checked

@@ -238,3 +238,26 @@ def test_report_api_for_other_checks():
     assert body["errors"] == [{"severity": "error", "code": "decision_missing",
                                "message": "Decision 'd' is not deployed.", "line": 7, "element_id": "rules"}]
     assert [warning["code"] for warning in body["warnings"]] == ["something_odd"]
+
+
+@pytest.mark.parametrize("dialect", ["camunda7", "camunda8", "spiffarena"])
+def test_every_missing_decision_is_an_error_with_its_task_and_line(dialect):
+    """Without the DMN file both business rule tasks are reported, not just the first; with it, none."""
+    model = f"business_rules/{dialect}.bpmn"
+    report = report_of(model)
+    assert {(issue.code, issue.element_id) for issue in report.errors} == {
+        ("decision_missing", "decide_fee"), ("decision_missing", "decide_documents")}
+    assert {issue.line for issue in report.errors} == {line_of(model, 'id="decide_fee"'),
+                                                       line_of(model, 'id="decide_documents"')}
+    rules = {"permit_rules.dmn": fixture_bytes("business_rules/permit_rules.dmn")}
+    checked = definition_report(content=fixture_bytes(model), decision_files=rules)
+    assert checked.report.errors == [] and checked.parsed is not None
+
+
+def test_broken_dmn_file_is_reported_first_and_hides_no_bpmn_error():
+    """A DMN file that cannot be used comes first in the errors; decisions are then not second-guessed."""
+    broken = fixture_bytes("business_rules/permit_rules.dmn").replace(b"<text>floor_area * 5000</text>",
+                                                                      b"<text>__import__('os')</text>")
+    report = report_of("business_rules/camunda7.bpmn", decision_files={"permit_rules.dmn": broken})
+    assert report.errors[0].code == "decision_file_invalid" and "permit_rules.dmn" in report.errors[0].message
+    assert "decision_missing" not in {issue.code for issue in report.errors}
