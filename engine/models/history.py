@@ -38,6 +38,7 @@ class EventType(models.TextChoices):
     DOCUMENT_ATTACHED = "document_attached", "Document attached"
     COMMENT_ADDED = "comment_added", "Comment added"
     CALENDAR_CHANGED = "calendar_changed", "Agency calendar changed"
+    INSTANCE_MIGRATED = "instance_migrated", "Instance migrated to another version"
 
 
 class HistoryEvent(models.Model):
