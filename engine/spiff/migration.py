@@ -67,12 +67,19 @@ class SpecAlignment:
 
 
 def spec_alignment(source, target):
-    """How SpiffWorkflow aligns the elements of two versions (``ParsedProcess`` each)."""
-    diff = SpecDiff(_REGISTRY, source.spec, target.spec)
-    return SpecAlignment({
-        old.name: new.name for old, new in diff.alignment.items()
-        if new is not None and old.name != new.name and old.bpmn_id and new.bpmn_id
-    })
+    """How SpiffWorkflow aligns the elements of two versions (``ParsedProcess`` each), subprocesses included."""
+    pairs = [(source.spec, target.spec)] + [
+        (spec, target.subprocess_specs[name]) for name, spec in source.subprocess_specs.items()
+        if spec is not None and target.subprocess_specs.get(name) is not None
+    ]
+    continues_as = {}
+    for old_spec, new_spec in pairs:
+        diff = SpecDiff(_REGISTRY, old_spec, new_spec)
+        continues_as.update({
+            old.name: new.name for old, new in diff.alignment.items()
+            if new is not None and old.name != new.name and old.bpmn_id and new.bpmn_id
+        })
+    return SpecAlignment(continues_as)
 
 
 def plan_migration(source, target, state, *, target_label):

@@ -7,10 +7,11 @@ import time_machine
 from django.core.management import call_command
 
 from engine.exceptions import PermissionDeniedError
-from engine.models import EventType, HistoryEvent, HumanTask, ProcessInstance, Timer, TimerStatus
-from engine.services import human_task_complete, instance_start, timers_fire_due
+from engine.models import EventType, HistoryEvent, HumanTask, MessageSubscription, ProcessInstance, Timer, TimerStatus
+from engine.services import human_task_complete, instance_start, message_correlate, timers_fire_due
 from engine.services.instance_migration import instances_migrate
 from processes.services import definition_deploy
+from processes.version_selectors import definition_compare
 from tests.conftest import fixture_bytes
 
 pytestmark = pytest.mark.django_db
@@ -172,3 +173,70 @@ def test_management_command_dry_run_and_real_run(analyst, officer, clock, capsys
     assert list(ProcessInstance.objects.filter(definition=v2).values_list("pk", flat=True)) == [first.pk]
     event = HistoryEvent.objects.get(instance=first, event_type=EventType.INSTANCE_MIGRATED)
     assert event.actor_name == "system"
+
+
+RESUBMISSION = fixture_bytes("messages/document_resubmission.bpmn")
+
+
+def _waiting_for_resubmission(analyst, officer, applicant):
+    v1 = _deploy(analyst, RESUBMISSION)
+    instance = instance_start(definition=v1, data={}, actor=applicant)
+    check = HumanTask.objects.get(instance=instance, element_id="check_documents", status="ready")
+    human_task_complete(task_id=check.pk, actor=officer, data={"documents_complete": False})
+    return v1, instance
+
+
+def test_an_instance_waiting_inside_a_subprocess_moves_and_still_catches_its_message(analyst, officer, applicant,
+                                                                                    clock):
+    """Waiting for a message inside a subprocess: the subscription and deadline stay, and the message still lands."""
+    v1, instance = _waiting_for_resubmission(analyst, officer, applicant)
+    subscription = MessageSubscription.objects.get(instance=instance, status="waiting")
+    deadline = _pending(instance)["resubmission_deadline"]
+    v2 = _deploy(analyst, RESUBMISSION.replace(b'name="Issue the decision"', b'name="Issue the permit decision"'))
+    (verdict,) = instances_migrate(source=v1, target=v2, actor=analyst, dry_run=False)
+    assert verdict.migrated, verdict.reasons
+    assert MessageSubscription.objects.get(instance=instance, status="waiting").pk == subscription.pk
+    assert (_pending(instance)["resubmission_deadline"].pk, _pending(instance)["resubmission_deadline"].due_at) == (
+        deadline.pk, deadline.due_at)
+    message_correlate(name="documents_resubmitted", correlation_key=instance.tracking_code, data={}, actor=applicant)
+    check = HumanTask.objects.get(instance=instance, element_id="check_documents", status="ready")
+    human_task_complete(task_id=check.pk, actor=officer, data={"documents_complete": True})
+    decision = HumanTask.objects.get(instance=instance, element_id="issue_decision", status="ready")
+    assert decision.name == "Issue the permit decision"
+
+
+def test_an_event_whose_id_changed_continues_where_spiffworkflow_aligns_it(analyst, officer, applicant, clock):
+    """The catch event is now documents_sent for another message: SpiffWorkflow aligns it by position; the
+    instance moves, waits for the new message and the old subscription is cancelled."""
+    v1, instance = _waiting_for_resubmission(analyst, officer, applicant)
+    v2 = _deploy(analyst, RESUBMISSION.replace(b"documents_resubmitted\"", b"documents_sent\"").replace(
+        b'id="documents_resubmitted_def"', b'id="documents_sent_def"'))
+    compared = definition_compare(v1, v2)
+    assert compared["continues_as"] == {"documents_resubmitted": "documents_sent"}
+    assert [item["id"] for item in compared["elements"]["removed"]] == ["documents_resubmitted"]
+    (verdict,) = instances_migrate(source=v1, target=v2, actor=analyst, dry_run=False)
+    assert verdict.migrated
+    assert [(item["element_id"], item["target_element_id"], item["changes"]) for item in verdict.position
+            if item["state"] == "waiting" and item["element_id"].startswith("documents")] == [
+        ("documents_resubmitted", "documents_sent", ["event_definition"])]
+    subscriptions = MessageSubscription.objects.filter(instance=instance, message_name__startswith="documents")
+    assert dict(subscriptions.values_list("message_name", "status")) == {
+        "documents_resubmitted": "cancelled", "documents_sent": "waiting"}
+    message_correlate(name="documents_sent", correlation_key=instance.tracking_code, data={}, actor=applicant)
+    assert HumanTask.objects.filter(instance=instance, element_id="check_documents", status="ready").exists()
+
+
+def test_waiting_at_an_event_removed_from_a_subprocess_blocks_the_move(analyst, officer, applicant, clock):
+    """The subprocess no longer waits for anything: the instance waiting in it cannot move."""
+    v1, instance = _waiting_for_resubmission(analyst, officer, applicant)
+    without_wait = RESUBMISSION.replace(
+        b'<bpmn:sequenceFlow id="f_await" sourceRef="await_start" targetRef="documents_resubmitted" />',
+        b'<bpmn:sequenceFlow id="f_await" sourceRef="await_start" targetRef="await_end" />',
+    )
+    start = without_wait.index(b'<bpmn:intermediateCatchEvent id="documents_resubmitted"')
+    end = without_wait.index(b'<bpmn:endEvent id="await_end" />')
+    v2 = _deploy(analyst, without_wait[:start] + without_wait[end:])
+    (verdict,) = instances_migrate(source=v1, target=v2, actor=analyst, dry_run=True)
+    assert not verdict.can_move
+    assert verdict.reason == (
+        "waiting at event 'Documents resubmitted' (documents_resubmitted) which version 2 removes")
