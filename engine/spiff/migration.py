@@ -13,6 +13,7 @@ would otherwise lose:
   could not be restored; what happened stays in the instance's history events);
 - a waiting timer or message event whose definition did not change keeps its internal state, so a
   deadline that was 3 days away is still 3 days away, not restarted;
+- the last completed task (where the process variables are read) stays the last completed task;
 - the result is dumped and restored onto the target spec before it is offered, so a plan that says
   "can move" is a state that loads.
 
@@ -111,8 +112,12 @@ def plan_migration(source, target, state, *, target_label):
     if plan.blockers:
         return plan
     kept = _waiting_internal_data(workflow, top_diff, target)
+    last_task_id = workflow.last_task.id if workflow.last_task is not None else None
     try:
         migrate_workflow(top_diff, workflow, target.spec)
+        # migrate_workflow tests ``last_task`` (a Task) against the task ids and so always clears it; the
+        # process variables are read from it, so it is put back when its task is still in the tree.
+        workflow.last_task = workflow.tasks.get(last_task_id) if last_task_id is not None else None
         for subprocess_id, sub_diff in sub_diffs.items():
             subworkflow = workflow.subprocesses[subprocess_id]
             migrate_workflow(sub_diff, subworkflow, target.subprocess_specs[subworkflow.spec.name])
