@@ -29,6 +29,8 @@ from engine.models import (
     InstanceStatus,
     ProcessInstance,
     Role,
+    Timer,
+    TimerStatus,
 )
 from engine.spiff import ProcessRuntime, StepResult, plan_migration
 
@@ -147,6 +149,8 @@ def _migrate_one(instance_id, source, target, actor):
         if not verdict.can_move:
             return verdict
         instance.definition = target
+        # The instance's pending timers belong to the version it runs now (their history events name it).
+        Timer.objects.filter(instance=instance, status=TimerStatus.PENDING).update(definition=target)
         runtime = ProcessRuntime.restore(parsed_process_of(target), plan.state)
         task_changes = _refresh_open_tasks(instance, runtime, source, target)
         history.record_instance_migrated(instance, actor=actor, source=source, target=target, changes={

@@ -55,6 +55,7 @@ def test_unchanged_boundary_timers_keep_their_due_dates(at_review, analyst, offi
     assert verdict.migrated, verdict.reasons
     after = {element_id: (timer.pk, timer.due_at) for element_id, timer in _pending(instance).items()}
     assert after == before
+    assert {timer.definition_id for timer in _pending(instance).values()} == {v2.pk}
     assert not HistoryEvent.objects.filter(instance=instance, event_type=EventType.TIMER_CANCELLED).exists()
     assert HumanTask.objects.get(instance=instance, element_id="review", status="ready").name == (
         "Review the application")
