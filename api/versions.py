@@ -24,7 +24,7 @@ class VersionSerializer(serializers.Serializer):
     sha256 = serializers.CharField(help_text="Checksum of the file and the form files it uses.")
     filename = serializers.CharField()
     deployed_at = serializers.DateTimeField()
-    deployed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    deployed_by = serializers.CharField(source="deployed_by.username", allow_null=True, read_only=True)
     is_latest = serializers.BooleanField()
     instance_counts = serializers.DictField(child=serializers.IntegerField(), help_text="Instances by status.")
 

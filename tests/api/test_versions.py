@@ -5,6 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from engine.models import EventType, HistoryEvent, HumanTask, ProcessInstance, Role
+from processes.services import definition_deploy
 from tests.conftest import client_for, fixture_bytes, make_user
 
 pytestmark = pytest.mark.django_db
@@ -278,3 +279,11 @@ def test_only_analysts_of_the_agency_migrate(licence, other_agency, officer_clie
     assert APIClient().get(f"{URL}{licence['v1']['id']}/diff/", {"to": licence["v2"]["id"]}).status_code == 401
     assert not ProcessInstance.objects.filter(definition_id=licence["v2"]["id"]).exists()
     assert HumanTask.objects.filter(instance_id=licence["at_decide"], name="Decide").exists()
+
+
+def test_versions_of_a_process_deployed_by_a_command_have_no_deployer(agency, officer_client):
+    """A version deployed by a command (no actor) lists deployed_by null; an unknown id is 404."""
+    definition, _created = definition_deploy(content=V1, filename="licence.bpmn", actor=None, agency=agency)
+    (version,) = officer_client.get(f"{URL}{definition.pk}/versions/").json()
+    assert (version["deployed_by"], version["version"], version["agency"]) == (None, 1, "demo")
+    assert officer_client.get(f"{URL}99999/versions/").status_code == 404
