@@ -12,6 +12,7 @@ commands, which run with no actor). Supervisors may not: moving an application t
 of its procedure is a change of the procedure, which is the analysts' work.
 """
 
+import logging
 from dataclasses import asdict, dataclass, field
 
 from django.db import transaction
@@ -36,6 +37,10 @@ from engine.spiff import ProcessRuntime, StepResult, plan_migration
 
 from .steps import locked_instance, parsed_process_of, save_step
 from .task_setup import task_offer, task_setup
+
+logger = logging.getLogger(__name__)
+# The catalog keys that decide who is offered a task and when it is due (the form is read when shown).
+_OFFER_KEYS = ("assignee", "candidate_users", "candidate_groups", "due_date", "follow_up_date", "priority")
 
 
 @dataclass
@@ -108,8 +113,17 @@ def instances_migrate(*, source, target, actor, instance_ids=None, dry_run=True)
         if dry_run:
             verdicts.append(_verdict(_instance_or_none(instance_id), instance_id, source, target)[0])
         else:
-            verdicts.append(_migrate_one(instance_id, source, target, actor))
+            verdicts.append(_migrate_one_or_report(instance_id, source, target, actor))
     return verdicts
+
+
+def _migrate_one_or_report(instance_id, source, target, actor):
+    """Move one instance; if writing it fails, its transaction is rolled back and the failure reported."""
+    try:
+        return _migrate_one(instance_id, source, target, actor)
+    except Exception as error:  # noqa: BLE001 - one instance's failure must not stop the others
+        logger.exception("Migrating instance %s to definition %s failed", instance_id, target.pk)
+        return InstanceVerdict(instance_id=instance_id, reasons=[f"moving it failed and was undone: {error}"])
 
 
 def _instance_or_none(instance_id):
@@ -171,9 +185,12 @@ def _locked_or_none(instance_id):
 
 
 def _catalog_entry(definition, element_id):
-    entry = dict((definition.element_catalog or {}).get(element_id) or {})
-    entry.pop("line", None)
-    return entry
+    return dict((definition.element_catalog or {}).get(element_id) or {})
+
+
+def _offer_entry(definition, element_id):
+    entry = _catalog_entry(definition, element_id)
+    return {key: entry[key] for key in _OFFER_KEYS if key in entry}
 
 
 def _refresh_open_tasks(instance, runtime, source, target):
@@ -196,7 +213,7 @@ def _refresh_open_tasks(instance, runtime, source, target):
                  "documentation": current.documentation or ""}
         changed = {key: {"from": before[key], "to": after[key]} for key in before if before[key] != after[key]}
         reoffer = "lane" in changed or (
-            _catalog_entry(source, task.element_id) != _catalog_entry(target, current.element_id)
+            _offer_entry(source, task.element_id) != _offer_entry(target, current.element_id)
         )
         for key, value in after.items():
             setattr(task, key, value)

@@ -241,3 +241,53 @@ def test_waiting_at_an_event_removed_from_a_subprocess_blocks_the_move(analyst, 
     assert not verdict.can_move
     assert verdict.reason == (
         "waiting at event 'Documents resubmitted' (documents_resubmitted) which version 2 removes")
+
+
+def _at_decide(definition, officer):
+    instance = instance_start(definition=definition, data={}, actor=officer)
+    for _step in range(2):
+        task = HumanTask.objects.get(instance=instance, status="ready")
+        human_task_complete(task_id=task.pk, actor=officer, data={})
+    instance.refresh_from_db()
+    return instance
+
+
+def test_new_candidate_groups_in_the_model_offer_the_open_task_to_them(analyst, officer, clock):
+    """v2 gives decide camunda:candidateGroups="Clerks": the open task is offered to demo/Clerks instead."""
+    v1 = _deploy(analyst, LICENCE)
+    instance = _at_decide(v1, officer)
+    v2 = _deploy(analyst, LICENCE.replace(
+        b'<bpmn:userTask id="decide" name="Decide" />',
+        b'<bpmn:userTask id="decide" name="Decide" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" '
+        b'camunda:candidateGroups="Clerks" camunda:priority="90" />'))
+    (verdict,) = instances_migrate(source=v1, target=v2, actor=analyst, dry_run=False)
+    assert verdict.migrated
+    decide = HumanTask.objects.get(instance=instance, status="ready")
+    assert [group.name for group in decide.candidate_groups.all()] == ["demo/Clerks"]
+    assert decide.priority == 90
+
+
+def test_a_failing_instance_is_rolled_back_and_reported_and_the_others_move(analyst, officer, clock, monkeypatch):
+    """When writing one instance fails, that instance is left as it was and the next one still moves."""
+    from engine.services import instance_migration
+
+    v1 = _deploy(analyst, LICENCE)
+    failing, moving = _at_decide(v1, officer), _at_decide(v1, officer)
+    v2 = _deploy(analyst, fixture_bytes("versions/licence_v2.bpmn"))
+    real_save_step = instance_migration.save_step
+
+    def save_step_failing_for_the_first(instance, *args, **kwargs):
+        if instance.pk == failing.pk:
+            raise RuntimeError("disk full")
+        return real_save_step(instance, *args, **kwargs)
+
+    monkeypatch.setattr(instance_migration, "save_step", save_step_failing_for_the_first)
+    verdicts = {verdict.instance_id: verdict for verdict in
+                instances_migrate(source=v1, target=v2, actor=analyst, dry_run=False)}
+    assert verdicts[failing.pk].reason == "moving it failed and was undone: disk full"
+    assert not verdicts[failing.pk].migrated and verdicts[moving.pk].migrated
+    failing_now = ProcessInstance.objects.get(pk=failing.pk)
+    assert (failing_now.definition_id, failing_now.revision, failing_now.state) == (
+        v1.pk, failing.revision, failing.state)
+    assert not HistoryEvent.objects.filter(instance=failing, event_type=EventType.INSTANCE_MIGRATED).exists()
+    assert HumanTask.objects.get(instance=failing, status="ready").name == "Decide"
