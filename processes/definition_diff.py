@@ -2,8 +2,9 @@
 
 Elements are matched by id. For each element the comparison covers its type, name, lane,
 documentation, incoming and outgoing flows, the conditions on its outgoing flows, timer, message and
-script definitions, boundary attachment, called process, and its element catalog entry (assignment,
-dates, priority and form: ``processes.extensions``). Sequence flows are compared on their own too
+script definitions, boundary attachment, called process, its element catalog entry (assignment,
+dates, priority and form: ``processes.extensions``) and its service level (``processes.service_levels``);
+the process's own name and promised completion are compared too. Sequence flows are compared on their own too
 (source, target, condition). Nested sub-process contents are included; the diagram's layout is not.
 """
 
@@ -63,7 +64,19 @@ def _catalog_entry(catalog, element_id):
     return entry or None
 
 
-def describe_process(bpmn_xml, process_id, catalog):
+def _service_level(levels, element_id):
+    """The element's part of the definition's service levels (``processes.service_levels``), or None."""
+    entry = {
+        "due": (levels.get("tasks") or {}).get(element_id),
+        "escalation": (levels.get("escalations") or {}).get(element_id),
+        "business_time": element_id in (levels.get("business_timers") or []) or None,
+        "pauses_clock": element_id in (levels.get("pauses") or []) or None,
+    }
+    entry = {key: value for key, value in entry.items() if value is not None}
+    return entry or None
+
+
+def describe_process(bpmn_xml, process_id, catalog, service_levels=None):
     """``({element id: description}, {flow id: description})`` of one deployed version."""
     tree = parse_xml(bpmn_xml.encode("utf-8"))
     process = process_element(tree, process_id)
@@ -94,6 +107,7 @@ def describe_process(bpmn_xml, process_id, catalog):
             "cancel_activity": node.get("cancelActivity"),
             "called_element": node.get("calledElement"),
             "catalog": _catalog_entry(catalog, element_id),
+            "service_level": _service_level(service_levels or {}, element_id),
         }
     return elements, flows
 
@@ -113,11 +127,16 @@ def _changes(before, after):
 def definition_diff(source, target):
     """The differences from ``source`` to ``target`` (two ``ProcessDefinition`` rows of one key).
 
-    Returns ``{"elements": {"added", "removed", "changed"}, "flows": {"added", "removed", "changed"}}``;
+    Returns ``{"process": {"changes"}, "elements": {"added", "removed", "changed"}, "flows": {"added",
+    "removed", "changed"}}``;
     a changed element lists each changed attribute as ``{"from": ..., "to": ...}``.
     """
-    old_elements, old_flows = describe_process(source.bpmn_xml, source.key, source.element_catalog or {})
-    new_elements, new_flows = describe_process(target.bpmn_xml, target.key, target.element_catalog or {})
+    old_elements, old_flows = describe_process(
+        source.bpmn_xml, source.key, source.element_catalog or {}, source.service_levels or {})
+    new_elements, new_flows = describe_process(
+        target.bpmn_xml, target.key, target.element_catalog or {}, target.service_levels or {})
+    process_before = {"name": source.name, "service_level": (source.service_levels or {}).get("process")}
+    process_after = {"name": target.name, "service_level": (target.service_levels or {}).get("process")}
     changed = []
     for element_id in sorted(set(old_elements) & set(new_elements)):
         changes = _changes(old_elements[element_id], new_elements[element_id])
@@ -129,6 +148,7 @@ def definition_diff(source, target):
         if changes:
             changed_flows.append({"id": flow_id, "changes": changes})
     return {
+        "process": {"changes": _changes(process_before, process_after)},
         "elements": {
             "added": [_summary(i, new_elements[i]) for i in sorted(set(new_elements) - set(old_elements))],
             "removed": [_summary(i, old_elements[i]) for i in sorted(set(old_elements) - set(new_elements))],
