@@ -58,13 +58,13 @@ def _flows(process):
     }
 
 
-def _catalog_entry(catalog, element_id):
+def catalog_entry_of(catalog, element_id):
     entry = dict(catalog.get(element_id) or {})
     entry.pop("line", None)  # where it sits in the file is not a change of the process
     return entry or None
 
 
-def _service_level(levels, element_id):
+def service_level_of(levels, element_id):
     """The element's part of the definition's service levels (``processes.service_levels``), or None."""
     entry = {
         "due": (levels.get("tasks") or {}).get(element_id),
@@ -106,8 +106,8 @@ def describe_process(bpmn_xml, process_id, catalog, service_levels=None):
             "attached_to": node.get("attachedToRef"),
             "cancel_activity": node.get("cancelActivity"),
             "called_element": node.get("calledElement"),
-            "catalog": _catalog_entry(catalog, element_id),
-            "service_level": _service_level(service_levels or {}, element_id),
+            "catalog": catalog_entry_of(catalog, element_id),
+            "service_level": service_level_of(service_levels or {}, element_id),
         }
     return elements, flows
 

@@ -34,6 +34,7 @@ from engine.models import (
     TimerStatus,
 )
 from engine.spiff import ProcessRuntime, StepResult, plan_migration
+from processes.definition_diff import catalog_entry_of, service_level_of
 
 from .steps import locked_instance, parsed_process_of, save_step
 from .task_setup import task_offer, task_setup
@@ -148,12 +149,27 @@ def _verdict(instance, instance_id, source, target):
     )
     verdict.position = [
         {"element_id": element.element_id, "name": element.name, "state": element.state,
-         "target_element_id": element.target_element_id, "changes": list(element.changes)}
+         "target_element_id": element.target_element_id,
+         "changes": sorted([*element.changes, *_model_changes(source, target, element)])}
         for element in plan.running
     ]
     verdict.reasons.extend(plan.blockers)
     verdict.can_move = plan.can_move
     return verdict, plan
+
+
+def _model_changes(source, target, element):
+    """What the definitions (not the SpiffWorkflow spec) change about a waiting element: catalog, service level."""
+    if element.target_element_id is None:
+        return []
+    changes = []
+    before = catalog_entry_of(source.element_catalog or {}, element.element_id)
+    if before != catalog_entry_of(target.element_catalog or {}, element.target_element_id):
+        changes.append("catalog")
+    before = service_level_of(source.service_levels or {}, element.element_id)
+    if before != service_level_of(target.service_levels or {}, element.target_element_id):
+        changes.append("service_level")
+    return changes
 
 
 def _migrate_one(instance_id, source, target, actor):

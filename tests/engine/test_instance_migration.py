@@ -261,7 +261,7 @@ def test_new_candidate_groups_in_the_model_offer_the_open_task_to_them(analyst, 
         b'<bpmn:userTask id="decide" name="Decide" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" '
         b'camunda:candidateGroups="Clerks" camunda:priority="90" />'))
     (verdict,) = instances_migrate(source=v1, target=v2, actor=analyst, dry_run=False)
-    assert verdict.migrated
+    assert verdict.migrated and verdict.position[0]["changes"] == ["catalog"]
     decide = HumanTask.objects.get(instance=instance, status="ready")
     assert [group.name for group in decide.candidate_groups.all()] == ["demo/Clerks"]
     assert decide.priority == 90
