@@ -28,6 +28,10 @@ class ProcessDefinition(models.Model):
         default=dict, blank=True,
         help_text="Promised times in working time, read at deploy (see processes.service_levels).",
     )
+    step_texts = models.JSONField(
+        default=dict, blank=True,
+        help_text="Names in Bahasa Indonesia and English, notes and documents per step (processes.step_texts).",
+    )
     deployed_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

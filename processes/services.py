@@ -18,6 +18,7 @@ from .extensions import element_catalog
 from .models import ProcessDefinition
 from .service_levels import CONFIG_FILENAME as SERVICE_LEVELS_FILENAME
 from .service_levels import read_service_levels
+from .step_texts import read_step_texts
 from .validation import check_runnable_parts
 
 
@@ -101,13 +102,16 @@ def definition_deploy(*, content, filename, actor, agency, form_files=None, serv
         extra_files[SERVICE_LEVELS_FILENAME] = service_levels_file
     sha256 = _checksum(content, extra_files)
     text = _as_text(content, tree)
+    texts = read_step_texts(tree, process.id)
     for _attempt in range(3):
         existing = ProcessDefinition.objects.filter(key=process.id, sha256=sha256).first()
         if existing is not None:
             return existing, False
         try:
             with transaction.atomic():
-                definition = _create_version(process, parsed, text, sha256, filename, actor, agency, catalog, levels)
+                definition = _create_version(
+                    process, parsed, text, sha256, filename, actor, agency, catalog, levels, texts
+                )
             return definition, True
         except IntegrityError:
             continue  # someone deployed the same key at the same moment: take the next number
@@ -122,7 +126,7 @@ def _as_text(content, tree):
         return etree.tostring(tree, xml_declaration=True, encoding="UTF-8").decode("utf-8")
 
 
-def _create_version(process, parsed, text, sha256, filename, actor, agency, catalog, levels):
+def _create_version(process, parsed, text, sha256, filename, actor, agency, catalog, levels, texts):
     # Lock the current version: a start timer of it firing now (which takes the same lock) finishes
     # first, so the start timers replaced below include the next occurrence it schedules.
     current = ProcessDefinition.objects.select_for_update(no_key=True).filter(key=process.id).order_by("-version")
@@ -137,6 +141,7 @@ def _create_version(process, parsed, text, sha256, filename, actor, agency, cata
         bpmn_xml=text,
         element_catalog=catalog.entries,
         service_levels=levels,
+        step_texts=texts,
         deployed_by=actor,
     )
     history.record_definition_deployed(definition, actor=actor)
