@@ -38,8 +38,14 @@ def service_levels_file_for(bpmn_path):
     return config.read_bytes() if config.is_file() else None
 
 
+def decision_files_for(bpmn_path):
+    """The DMN files beside a BPMN file, by name (its business rule tasks call their decisions)."""
+    return {path.name: path.read_bytes() for path in sorted(Path(bpmn_path).parent.glob("*.dmn"))}
+
+
 def deploy_folder(folder, *, actor, agency, report=None):
-    """Deploy every BPMN file below ``folder``, each with its form files (``form_files_for``); returns
+    """Deploy every BPMN file below ``folder``, each with its form files (``form_files_for``) and the DMN
+    files beside it (``decision_files_for``); returns
     (deployed, unchanged, rejected) lists of names.
 
     A rejected file does not stop the others; ``report(path, outcome, detail)`` is told about each.
@@ -50,6 +56,7 @@ def deploy_folder(folder, *, actor, agency, report=None):
             definition, created = definition_deploy(
                 content=path.read_bytes(), filename=path.name, actor=actor, agency=agency,
                 form_files=form_files_for(path), service_levels_file=service_levels_file_for(path),
+                decision_files=decision_files_for(path),
             )
         except (DefinitionInvalidError, PermissionDeniedError) as error:
             rejected.append(path.name)
