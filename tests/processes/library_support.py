@@ -16,7 +16,7 @@ from processes.models import ProcessDefinition
 from tests.conftest import client_for
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
-# A Monday at 09:00 in Jakarta with no public holiday in the two weeks after it.
+# A Monday at 09:00 in Jakarta; the first holidays after it are 16-17 February 2026 (Chinese New Year).
 MONDAY_MORNING = datetime(2026, 2, 2, 9, 0, tzinfo=JAKARTA)
 
 
