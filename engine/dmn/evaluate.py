@@ -15,6 +15,7 @@ the output names (a list of values when the required decision yields several res
 result under the required decision's name when that name is a plain identifier.
 """
 
+import copy
 import re
 
 from engine.exceptions import DecisionEvaluationError, ScriptError
@@ -155,11 +156,12 @@ def _run(decisions, decision, context, done, path):
         if _IDENTIFIER.match(required.name):
             context[required.name] = result_value(result)
     values = _input_values(decision, context)
-    matched = [
-        MatchedRule(rule.index, rule.id, _outputs(decision, rule, context))
-        for rule in decision.table.rules
-        if _matches(decision, rule, values, context)
-    ]
+    matched = []
+    for rule in decision.table.rules:
+        if _matches(decision, rule, values, context):
+            matched.append(MatchedRule(rule.index, rule.id, _outputs(decision, rule, context)))
+            if decision.table.hit_policy == HitPolicy.FIRST:
+                break  # later rules are neither tested nor computed
     ordered, result_list = _select(decision, matched)
     table = decision.table
     return DecisionResult(
@@ -184,7 +186,9 @@ def evaluate(decisions, decision_id, context):
     if decision is None:
         known = ", ".join(sorted(decisions.decisions)) or "none"
         raise DecisionEvaluationError(f"No decision '{decision_id}' is deployed (known: {known}).", decision_id)
-    return _run(decisions, decision, dict(context or {}), {}, frozenset({decision_id}))
+    # A copy: a cell may call a method that changes a value (``items.append(1)``); a decision must not
+    # change the process data it reads.
+    return _run(decisions, decision, copy.deepcopy(dict(context or {})), {}, frozenset({decision_id}))
 
 
 def result_value(result):

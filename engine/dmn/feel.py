@@ -2,7 +2,7 @@
 
 A cell is either a *literal* (``"text"``, ``12``, ``-2.5``, ``true``, ``null``, ``date("2026-01-01")``,
 ``date and time("2026-01-01T09:00:00")``), kept as a Python value, or an *expression*, translated once
-at parse time into an ``engine.expressions.sandbox`` expression: first as FEEL by
+at parse time into an ``engine.expressions.sandbox`` expression: JUEL (``${...}``, Camunda 7) or FEEL by
 ``processes.expression_translator`` (names, paths, comparisons, ``and``/``or``/``not()``, lists); when
 that subset does not cover it, the text is accepted as written if it is a valid restricted-Python
 expression (arithmetic such as ``amount * 0.01``, which is also what SpiffArena models contain). Nothing
@@ -14,7 +14,7 @@ from datetime import date, datetime
 
 from engine.exceptions import ScriptError
 from engine.expressions import sandbox
-from processes.expression_translator import UntranslatableExpression, feel
+from processes.expression_translator import UntranslatableExpression, camunda_value, feel, is_camunda_expression
 
 from .model import Compiled
 
@@ -74,6 +74,11 @@ def expression(text):
     text = text.strip()
     if text.startswith("="):  # Camunda 8 writes some expressions with Zeebe's leading "="
         text = text[1:].strip()
+    if is_camunda_expression(text):  # Camunda 7 tables may use JUEL: ${applicant.type}
+        try:
+            return camunda_value(text)
+        except UntranslatableExpression as problem:
+            raise FeelError(f"'{text}' is outside the supported JUEL subset: {problem}") from None
     try:
         return feel(text)
     except UntranslatableExpression as feel_problem:

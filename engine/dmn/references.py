@@ -69,9 +69,9 @@ def read_reference(task):
                                                          "spiffworkflow:calledDecisionId"), "spiff")
     calls_code = any(task.get(f"{{{CAMUNDA_NS}}}{name}") for name in ("class", "delegateExpression", "expression"))
     if calls_code or task.find(f"{{*}}extensionElements/{{{ZEEBE_NS}}}taskDefinition") is not None:
-        raise DecisionReferenceError("the business rule task calls code or a job worker; only DMN decisions are "
+        raise DecisionReferenceError("The business rule task calls code or a job worker; only DMN decisions are "
                               "supported (camunda:decisionRef, zeebe:calledDecision, spiffworkflow:calledDecisionId).")
-    raise DecisionReferenceError("the business rule task names no decision (camunda:decisionRef, "
+    raise DecisionReferenceError("The business rule task names no decision (camunda:decisionRef, "
                           "zeebe:calledDecision or spiffworkflow:calledDecisionId).")
 
 

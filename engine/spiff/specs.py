@@ -60,6 +60,13 @@ def _line_of(root, element_id):
     return found[0].sourceline if found else None
 
 
+def _validation_message(error):
+    """SpiffWorkflow's message and notes, without the ". " its ``__str__`` appends even with no notes."""
+    parts = [str(part).strip() for part in (*error.args[:1], *getattr(error, "notes", [])) if str(part).strip()]
+    text = " ".join(part if part.endswith(".") else part + "." for part in parts)
+    return text or type(error).__name__
+
+
 def parse_process(root, process_id, decisions=None):
     """Parse one process out of a (safely parsed) lxml document root into a ``ParsedProcess``.
 
@@ -73,8 +80,9 @@ def parse_process(root, process_id, decisions=None):
         subprocess_specs = parser.get_subprocess_specs(process_id)
     except ValidationException as error:
         element_id = getattr(error, "id", "") or None
-        detail = {"message": str(error), "line": _line_of(root, element_id), "element_id": element_id}
-        raise DefinitionInvalidError(f"The process '{process_id}' cannot be executed: {error}", [detail])
+        message = _validation_message(error)
+        detail = {"message": message, "line": _line_of(root, element_id), "element_id": element_id}
+        raise DefinitionInvalidError(f"The process '{process_id}' cannot be executed: {message}", [detail])
     except Exception as error:  # noqa: BLE001
         # SpiffWorkflow reports some malformed models with plain Python errors (KeyError, IndexError,
         # AttributeError...): an upload must get a clear 400, never a crash.
