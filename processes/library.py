@@ -91,7 +91,8 @@ def folder_agencies(folder):
         owner = _ensure(entries["agency"])
         partners = [_ensure(entry) for entry in entries.get("partners", [])]
     except (ValueError, KeyError, TypeError) as problem:
-        raise DefinitionInvalidError(f"{config} cannot be read: {problem}") from problem
+        message = f"{config.name} cannot be read (it needs {{\"agency\": {{\"code\": ...}}}}): {problem!r}"
+        raise DefinitionInvalidError(message) from problem
     return owner, partners
 
 
@@ -101,7 +102,14 @@ def deploy_library(*, actor=None, agency=None, report=None, library_dir=LIBRARY_
     unchanged, rejected) like ``deploy_folder``."""
     totals = ([], [], [])
     for folder in sorted(path for path in Path(library_dir).iterdir() if path.is_dir()):
-        owner, _partners = folder_agencies(folder)
+        try:
+            owner, _partners = folder_agencies(folder)
+        except DefinitionInvalidError as error:
+            for path in bpmn_files(folder):  # nothing of this folder is deployed for a guessed agency
+                totals[2].append(path.name)
+                if report:
+                    report(path, "rejected", str(error))
+            continue
         results = deploy_folder(folder, actor=actor, agency=agency or owner or default_agency(), report=report)
         for total, names in zip(totals, results, strict=True):
             total.extend(names)
