@@ -22,14 +22,14 @@ Only what the model says is stored; readers fall back to the Indonesian name whe
 """
 
 from .bpmn_xml import bpmn, documentation_text, element_info, process_element
-from .service_levels import _properties
+from .service_levels import extension_properties
 
 ENGLISH_NAME_PROPERTIES = ("name_en", "nameEn")
 DOCUMENTS_PROPERTY = "documents"
 
 
 def _english(element):
-    properties = _properties(element)
+    properties = extension_properties(element)
     for name in ENGLISH_NAME_PROPERTIES:
         if name in properties and properties[name][0]:
             return properties[name][0]
@@ -37,7 +37,7 @@ def _english(element):
 
 
 def _documents(element):
-    text = _properties(element).get(DOCUMENTS_PROPERTY, ("", None))[0]
+    text = extension_properties(element).get(DOCUMENTS_PROPERTY, ("", None))[0]
     documents = []
     for item in text.split(";"):
         indonesian, _separator, english = item.partition("|")
@@ -56,7 +56,7 @@ def read_step_texts(tree, process_id):
     texts = {"process": _texts(process.get("name") or process_id, _english(process)), "lanes": {}, "elements": {}}
     for lane in process.iter(bpmn("lane")):
         if lane.get("name"):
-            shown = _properties(lane).get("name_id", ("", None))[0] or lane.get("name")
+            shown = extension_properties(lane).get("name_id", ("", None))[0] or lane.get("name")
             texts["lanes"][lane.get("name")] = _texts(shown, _english(lane))
     elements = {element.get("id"): element for element in process.iter() if element.get("id")}
     for element_id, info in element_info(tree, process_id).items():

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from django.contrib.auth import get_user_model
 
 from engine.models import EventType, HistoryEvent, HumanTask, ProcessInstance
-from processes.library import deploy_library
+from processes.library import LIBRARY_DIR, deploy_folder, folder_agencies
 from processes.library_staff import library_staff_ensure
 from processes.models import ProcessDefinition
 from tests.conftest import client_for
@@ -20,10 +20,13 @@ JAKARTA = ZoneInfo("Asia/Jakarta")
 MONDAY_MORNING = datetime(2026, 2, 2, 9, 0, tzinfo=JAKARTA)
 
 
-def deploy_bundled_library():
-    """Deploy every bundled process for its agency, create the staff, and a citizen; returns the citizen."""
-    _deployed, _unchanged, rejected = deploy_library(actor=None)
-    assert rejected == []
+def deploy_bundled_library(*keys):
+    """Deploy the bundled processes ``keys`` for their agencies, create the staff and a citizen; returns the
+    citizen."""
+    for key in keys:
+        owner, _partners = folder_agencies(LIBRARY_DIR / key)
+        deployed, _unchanged, rejected = deploy_folder(LIBRARY_DIR / key, actor=None, agency=owner)
+        assert (deployed, rejected) == ([f"{key}.bpmn"], [])
     library_staff_ensure(password_suffix="-pw")
     citizen, _ = get_user_model().objects.get_or_create(username="warga")
     return citizen

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 def citizen():
     cache.clear()
     with time_machine.travel(MONDAY_MORNING, tick=False):
-        yield deploy_bundled_library()
+        yield deploy_bundled_library("ektp_issuance", "birth_certificate")
 
 
 def _ektp(citizen):

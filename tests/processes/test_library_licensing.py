@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 def citizen():
     cache.clear()
     with time_machine.travel(MONDAY_MORNING, tick=False):
-        yield deploy_bundled_library()
+        yield deploy_bundled_library("business_registration_nib", "building_approval_pbg")
 
 
 def _business(citizen, *, kategori="G", modal=500_000_000, lahan=60, bahaya="rendah"):
