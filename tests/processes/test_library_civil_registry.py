@@ -25,12 +25,13 @@ def _ektp(citizen):
                       started_by="capil_loket")
 
 
-def _record_and_print(run):
+def _record_and_print(run, until=None):
     biometrics = {"foto_direkam": True, "sidik_jari_direkam": True, "iris_direkam": True, "tanda_tangan_direkam": True}
     run.complete("rekam_biometrik", "capil_loket", biometrics)
     run.complete("verifikasi_rekaman", "capil_verifikator", {"rekaman_valid": True})
     run.complete("cetak_ktp", "capil_loket", {"nomor_blangko": "KTP-0001"})
-    run.complete("serahkan_ktp", "capil_loket", {"diterima_sendiri": True})
+    if until != "serahkan_ktp":
+        run.complete("serahkan_ktp", "capil_loket", {"diterima_sendiri": True})
 
 
 def test_ektp_straight_through_is_promised_in_three_working_days(citizen):
@@ -38,7 +39,10 @@ def test_ektp_straight_through_is_promised_in_three_working_days(citizen):
     run = _ektp(citizen)
     assert run.refresh().promised_at == datetime(2026, 2, 5, 16, 0, tzinfo=JAKARTA)
     run.complete("periksa_dokumen", "capil_verifikator", {"hasil_pemeriksaan": "lengkap"})
-    _record_and_print(run)
+    _record_and_print(run, until="serahkan_ktp")
+    pause = run.instance.clock_pauses.get(ended_at__isnull=True)
+    assert "serahkan_ktp" in pause.reason  # the card waits for its owner: the promise stands still
+    run.complete("serahkan_ktp", "capil_loket", {"diterima_sendiri": True})
     assert run.refresh().status == "completed"
     assert [step for step in run.path() if not step.startswith("flow")] == [
         "permohonan_diterima", "periksa_dokumen", "gw_hasil_pemeriksaan", "rekam_biometrik", "verifikasi_rekaman",
