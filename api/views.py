@@ -30,6 +30,7 @@ from processes.services import definition_deploy
 from . import serializers
 from .filters import HumanTaskFilter, InstanceFilter, lists_open_tasks
 from .pagination import KeysetCursorPagination
+from .versions import DefinitionVersionsMixin
 
 
 def _deploy_agency(user, agency_code):
@@ -55,7 +56,9 @@ def _svg_response(svg_bytes):
     return HttpResponse(svg_bytes, content_type="image/svg+xml")
 
 
-class ProcessDefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ProcessDefinitionViewSet(
+    DefinitionVersionsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     serializer_class = serializers.DefinitionSerializer
     filterset_fields = ["key"]
     ordering_fields = ["key", "version", "deployed_at"]

@@ -109,6 +109,10 @@ class MessageNotCorrelatedError(EngineError):
     """No instance the sender may address waits for a message with that name and correlation key."""
 
 
+class MigrationInvalidError(EngineError):
+    """Instances cannot be migrated between these two definitions (another process key or agency, the same version)."""
+
+
 class ProcessStepError(EngineError):
     """Running the process failed at an element (a script, a condition, a gateway with no way out)."""
 

@@ -340,3 +340,18 @@ def record_calendar_changed(agency, *, actor, change, details=None):
         actor=actor,
         details={"agency": agency.code, "change": change, **(details or {})},
     )
+
+
+def record_instance_migrated(instance, *, actor, source, target, changes):
+    """The instance moved from version ``source`` to ``target`` (definitions); ``changes`` says what moved."""
+    return _record(
+        EventType.INSTANCE_MIGRATED,
+        actor=actor,
+        instance=instance,
+        definition=target,
+        details={
+            "from": {"definition": source.pk, "version": source.version},
+            "to": {"definition": target.pk, "version": target.version},
+            **changes,
+        },
+    )

@@ -39,6 +39,7 @@ class EventType(models.TextChoices):
     COMMENT_ADDED = "comment_added", "Comment added"
     CALENDAR_CHANGED = "calendar_changed", "Agency calendar changed"
     DECISION_EVALUATED = "decision_evaluated", "Decision evaluated (business rule task)"
+    INSTANCE_MIGRATED = "instance_migrated", "Instance migrated to another version"
 
 
 class HistoryEvent(models.Model):

@@ -54,10 +54,12 @@ def decisions_of(definition):
 def locked_instance(instance_id):
     """The instance row, locked until the transaction ends.
 
-    Only the instance row (``of=("self",)``): a plain FOR UPDATE would also lock the joined definition
-    row, and every step of every instance of that definition would wait for the others.
+    Only the instance row, and without joining the definition: locked with a join (even ``FOR UPDATE
+    OF self``), a row that a migration moved to another version while we waited would be re-checked by
+    PostgreSQL against the old definition row and vanish (DoesNotExist). The definition is read after
+    the lock, so it is the one the instance runs now.
     """
-    return ProcessInstance.objects.select_for_update(of=("self",)).select_related("definition").get(pk=instance_id)
+    return ProcessInstance.objects.select_for_update().get(pk=instance_id)
 
 
 def locked_task(task_id):
