@@ -15,6 +15,7 @@ from engine.spiff.timer_values import first_occurrence
 from .bpmn_xml import parse_xml
 from .models import ProcessDefinition
 from .service_levels import CONFIG_FILENAME as SERVICE_LEVELS_FILENAME
+from .step_texts import read_step_texts
 from .validation import definition_report
 
 
@@ -97,6 +98,7 @@ def definition_deploy(*, content, filename, actor, agency, form_files=None, serv
     extra_files.update({f"dmn:{name}": data for name, data in decision_files.items()})
     sha256 = _checksum(content, extra_files)
     text = _as_text(content, checked.tree)
+    texts = read_step_texts(checked.tree, process.id)
     for _attempt in range(3):
         existing = ProcessDefinition.objects.filter(key=process.id, sha256=sha256).first()
         if existing is not None:
@@ -104,7 +106,7 @@ def definition_deploy(*, content, filename, actor, agency, form_files=None, serv
         try:
             with transaction.atomic():
                 definition = _create_version(process, checked, text, sha256, filename, actor, agency,
-                                             decision_texts(decision_files))
+                                             decision_texts(decision_files), texts)
             return definition, True
         except IntegrityError:
             continue  # someone deployed the same key at the same moment: take the next number
@@ -124,7 +126,7 @@ def decision_texts(decision_files):
     return {name: _as_text(data, parse_xml(data)) for name, data in decision_files.items()}
 
 
-def _create_version(process, checked, text, sha256, filename, actor, agency, decision_files):
+def _create_version(process, checked, text, sha256, filename, actor, agency, decision_files, texts):
     parsed = checked.parsed
     # Lock the current version: a start timer of it firing now (which takes the same lock) finishes
     # first, so the start timers replaced below include the next occurrence it schedules.
@@ -142,6 +144,7 @@ def _create_version(process, checked, text, sha256, filename, actor, agency, dec
         service_levels=checked.service_levels,
         decision_files=decision_files,
         validation_report=checked.report.as_dict(),
+        step_texts=texts,
         deployed_by=actor,
     )
     history.record_definition_deployed(definition, actor=actor)

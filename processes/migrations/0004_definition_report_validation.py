@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('processes', '0002_definition_decision_files_dmn'),
+        ('processes', '0003_definition_step_texts_library'),
     ]
 
     operations = [
