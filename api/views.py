@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from engine import selectors as engine_selectors
 from engine.agencies import agency_of, default_agency
+from engine.document_selectors import instance_history_for_user
 from engine.exceptions import DefinitionInvalidError, InstanceNotFoundError, TaskDataInvalidError, TaskNotFoundError
 from engine.models import Agency, HumanTask, HumanTaskStatus
 from engine.services import (
@@ -164,7 +165,7 @@ class ProcessInstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, v
     @action(detail=True, methods=["get"])
     def history(self, request, pk=None):
         instance = self.get_object()
-        events = engine_selectors.instance_history(instance)
+        events = instance_history_for_user(instance, request.user)
         page = self.paginate_queryset(events)
         return self.get_paginated_response(serializers.HistoryEventSerializer(page, many=True).data)
 
