@@ -22,8 +22,8 @@ def _task_source(scope: Scope, columns: str) -> tuple[str, list]:
     return f"SELECT {columns} FROM engine_humantask t WHERE {where.sql}", where.params
 
 
-def bottleneck_report(scope: Scope, *, portable: bool | None = None) -> list[dict]:
-    """Per element: visits, waiting and working statistics; ranked by total waiting contributed."""
+def bottleneck_query(scope: Scope, *, portable: bool | None = None) -> tuple[str, list]:
+    """The bottleneck report's one query and its parameters (``EXPLAIN`` it with these)."""
     waiting = sql.seconds_between("t.created_at", "t.claimed_at")
     working = sql.seconds_between("t.claimed_at", "t.completed_at")
     waiting_now = sql.seconds_between("t.created_at", "%s")
@@ -36,7 +36,12 @@ def bottleneck_report(scope: Scope, *, portable: bool | None = None) -> list[dic
     extra = ["count(*) AS visits", "sum(CASE WHEN waiting_now IS NOT NULL THEN 1 ELSE 0 END) AS unclaimed",
              "coalesce(sum(waiting_now), 0) AS waiting_now_sum"]
     query = sql.grouped_stats(source, ["element_id"], [WAITING, WORKING], portable=portable, extra=extra)
-    rows = sql.fetch(query, [scope.as_of, *params])
+    return query, [scope.as_of, *params]
+
+
+def bottleneck_report(scope: Scope, *, portable: bool | None = None) -> list[dict]:
+    """Per element: visits, waiting and working statistics; ranked by total waiting contributed."""
+    rows = sql.fetch(*bottleneck_query(scope, portable=portable))
     report = []
     for row in rows:
         waiting_stats = sql.stats_of(row, "waiting")
