@@ -29,24 +29,27 @@ def bottleneck_query(scope: Scope, *, portable: bool | None = None) -> tuple[str
     waiting_now = sql.seconds_between("t.created_at", "%s")
     source, params = _task_source(
         scope,
-        f"t.element_id, t.status, {waiting} AS waiting, "
+        f"t.process_key, t.element_id, t.status, {waiting} AS waiting, "
         f"CASE WHEN t.completed_at IS NOT NULL THEN {working} END AS working, "
         f"CASE WHEN t.claimed_at IS NULL THEN {waiting_now} END AS waiting_now",
     )
     extra = ["count(*) AS visits", "sum(CASE WHEN waiting_now IS NOT NULL THEN 1 ELSE 0 END) AS unclaimed",
              "coalesce(sum(waiting_now), 0) AS waiting_now_sum"]
-    query = sql.grouped_stats(source, ["element_id"], [WAITING, WORKING], portable=portable, extra=extra)
+    # Grouped as the analytics index is ordered (agency, process, element): no sort before the aggregate.
+    query = sql.grouped_stats(source, ["process_key", "element_id"], [WAITING, WORKING], portable=portable,
+                              extra=extra)
     return query, [scope.as_of, *params]
 
 
 def bottleneck_report(scope: Scope, *, portable: bool | None = None) -> list[dict]:
-    """Per element: visits, waiting and working statistics; ranked by total waiting contributed."""
+    """Per element (of each process): visits, waiting and working statistics; ranked by total waiting."""
     rows = sql.fetch(*bottleneck_query(scope, portable=portable))
     report = []
     for row in rows:
         waiting_stats = sql.stats_of(row, "waiting")
         waiting_now_seconds = round(float(row["waiting_now_sum"]), 1)
         report.append({
+            "process": row["process_key"],
             "element_id": row["element_id"],
             "visits": int(row["visits"]),
             "waiting": waiting_stats,
@@ -55,7 +58,7 @@ def bottleneck_report(scope: Scope, *, portable: bool | None = None) -> list[dic
             "waiting_now_seconds": waiting_now_seconds,
             "total_waiting_seconds": round(waiting_stats["total_seconds"] + waiting_now_seconds, 1),
         })
-    report.sort(key=lambda item: (-item["total_waiting_seconds"], item["element_id"]))
+    report.sort(key=lambda item: (-item["total_waiting_seconds"], item["process"], item["element_id"]))
     for rank, item in enumerate(report, start=1):
         item["rank"] = rank
     return report

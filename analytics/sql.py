@@ -24,7 +24,7 @@ def is_postgres() -> bool:
 
 def seconds_between(start: str, end: str) -> str:
     if is_postgres():
-        return f"EXTRACT(EPOCH FROM ({end} - {start}))"
+        return f"date_part('epoch', {end} - {start})"  # double precision; EXTRACT gives numeric, slower to sort
     return f"((julianday({end}) - julianday({start})) * 86400.0)"
 
 
@@ -79,16 +79,23 @@ def grouped_stats(source: str, groups: list[str], measures: list[Measure], *, po
         columns = [*groups]
         for measure in measures:
             value = f"({measure.expression})"
+            fractions = ", ".join(f"{num}.0 / {den}" for num, den in PERCENTILES.values())
             columns += [
                 f"count({value}) AS {measure.name}_n",
                 f"sum({value}) AS {measure.name}_sum",
                 f"avg({value}) AS {measure.name}_mean",
-                *(f"percentile_cont({num}.0 / {den}) WITHIN GROUP (ORDER BY {value}) AS {measure.name}_{label}"
-                  for label, (num, den) in PERCENTILES.items()),
+                # one sort per measure for all its percentiles
+                f"percentile_cont(ARRAY[{fractions}]) WITHIN GROUP (ORDER BY {value}) AS {measure.name}_percentiles",
             ]
         columns += list(extra)
         group_by = f" GROUP BY {group_list}" if groups else ""
-        return f"SELECT {', '.join(columns)} FROM ({source}) src{group_by}"
+        inner = f"SELECT {', '.join(columns)} FROM ({source}) src{group_by}"
+        unpacked = [*groups, *extra_names(extra)]
+        for measure in measures:
+            unpacked += [f"{measure.name}_{part}" for part in ("n", "sum", "mean")]
+            unpacked += [f"{measure.name}_percentiles[{index}] AS {measure.name}_{label}"
+                         for index, label in enumerate(PERCENTILES, start=1)]
+        return f"SELECT {', '.join(unpacked)} FROM ({inner}) stats"
 
     partition = f"PARTITION BY {group_list} " if groups else ""
     ranked = ["src.*"]
@@ -113,6 +120,11 @@ def grouped_stats(source: str, groups: list[str], measures: list[Measure], *, po
     columns += list(extra)
     group_by = f" GROUP BY {group_list}" if groups else ""
     return f"SELECT {', '.join(columns)} FROM (SELECT {', '.join(ranked)} FROM ({source}) src) ranked{group_by}"
+
+
+def extra_names(extra) -> list[str]:
+    """The output names of ``extra`` aggregates (``... AS name``)."""
+    return [column.rsplit(" AS ", 1)[1] for column in extra]
 
 
 def fetch(sql: str, params=()) -> list[dict]:

@@ -20,6 +20,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='humantask',
-            index=models.Index(fields=['agency', 'process_key', 'created_at'], include=('element_id', 'status', 'claimed_at', 'completed_at', 'due_at'), name='humantask_analytics'),
+            index=models.Index(fields=['agency', 'process_key', 'element_id', 'created_at'], include=('status', 'claimed_at', 'completed_at', 'due_at'), name='humantask_analytics'),
         ),
     ]
