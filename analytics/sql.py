@@ -89,7 +89,10 @@ def grouped_stats(source: str, groups: list[str], measures: list[Measure], *, po
             ]
         columns += list(extra)
         group_by = f" GROUP BY {group_list}" if groups else ""
-        inner = f"SELECT {', '.join(columns)} FROM ({source}) src{group_by}"
+        # The source stays a subquery (OFFSET 0), so each measure is computed once per row, not once per
+        # aggregate; its ORDER BY lets an index in group order feed the aggregate without a sort.
+        order_by = f" ORDER BY {group_list}" if groups else ""
+        inner = f"SELECT {', '.join(columns)} FROM ({source}{order_by} OFFSET 0) src{group_by}"
         unpacked = [*groups, *extra_names(extra)]
         for measure in measures:
             unpacked += [f"{measure.name}_{part}" for part in ("n", "sum", "mean")]
