@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test test-integration bench bench-timers system-deps install migrate lint clean
+.PHONY: run test test-integration bench bench-timers bench-analytics system-deps install migrate lint clean
 
 run: install migrate
 	$(PY) manage.py setup_demo
@@ -31,6 +31,14 @@ bench: install
 bench-timers: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bureau
 bench-timers: install
 	$(PY) bench/timers.py $(BENCH_ARGS)
+
+# The analytics reports on 1,000,000 instances and ~10,000,000 history events, against pm4py (the `bench`
+# extra; AGPL, never a runtime dependency); PostgreSQL, its own database bureau_analytics_bench (bench/README.md).
+# Options: make bench-analytics BENCH_ARGS="--instances 100000 --reuse"
+bench-analytics: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bureau
+bench-analytics: install
+	$(PY) -m pip install --quiet -e ".[test,bench]"
+	$(PY) bench/analytics.py $(BENCH_ARGS)
 
 install: system-deps $(STAMP)
 

@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from . import calendars, documents, messages, views
+from . import analytics, calendars, documents, messages, views
 from .notifications import NotificationViewSet
 from .tracking import TrackingView
 
@@ -14,6 +14,7 @@ router.register("notifications", NotificationViewSet, basename="notification")
 
 urlpatterns = [
     path("track/<str:code>/", TrackingView.as_view(), name="track"),
+    *analytics.urlpatterns,
     *calendars.urlpatterns,
     *documents.urlpatterns,
     *messages.urlpatterns,
