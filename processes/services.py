@@ -14,6 +14,7 @@ from engine.spiff import parse_process
 from engine.spiff.timer_values import first_occurrence
 
 from .bpmn_xml import check_bpmn_structure, executable_processes, parse_xml
+from .dialects import prepare_for_engine
 from .extensions import element_catalog
 from .models import ProcessDefinition
 from .service_levels import CONFIG_FILENAME as SERVICE_LEVELS_FILENAME
@@ -47,7 +48,7 @@ def definition_validate(*, content):
     if errors:
         raise DefinitionInvalidError("The BPMN file is not valid.", errors)
     process = _main_process(tree)
-    errors = check_runnable_parts(tree, process.id)
+    errors = prepare_for_engine(tree, process.id) or check_runnable_parts(tree, process.id)
     if errors:
         raise DefinitionInvalidError("The process has scripts, conditions or timers that cannot run.", errors)
     parsed = parse_process(tree.getroot(), process.id)

@@ -74,6 +74,15 @@ class ProcessRuntime:
             for task in self._workflow.get_tasks(state=TaskState.READY, manual=True)
         ]
 
+    def blocked_elements(self):
+        """(element id, element type, state) of the BPMN elements waiting or started and not finished."""
+        mask = TaskState.WAITING | TaskState.STARTED
+        return [
+            (task.task_spec.bpmn_id, _element_type(task.task_spec), TaskState.get_name(task.state))
+            for task in self._workflow.get_tasks(state=mask)
+            if task.task_spec.bpmn_id
+        ]
+
     def task_data(self, task_id):
         """A copy of the data a task of this workflow sees: the data of the branch that led to it."""
         return dict(self._workflow.get_task_from_id(UUID(str(task_id))).data)

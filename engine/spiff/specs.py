@@ -10,6 +10,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     DurationTimerEventDefinition,
     TimeDateEventDefinition,
 )
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import AdHocSubprocessSpec
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
 
@@ -60,6 +61,20 @@ def _line_of(root, element_id):
     return found[0].sourceline if found else None
 
 
+def _connect_implicit_ends(process_spec):
+    """A flow node without outgoing sequence flows ends its path (BPMN 2.0, 13.2.2 "implicit end").
+
+    SpiffWorkflow only connects end events to the end of the process; any other leaf would leave the
+    instance running forever once everything else is done.
+    """
+    if process_spec is None or isinstance(process_spec, AdHocSubprocessSpec):
+        return
+    for task_spec in list(process_spec.task_specs.values()):
+        if task_spec.outputs or not getattr(task_spec, "bpmn_id", None) or task_spec is process_spec.end:
+            continue
+        task_spec.connect(process_spec.end)
+
+
 def parse_process(root, process_id):
     """Parse one process out of a (safely parsed) lxml document root into a ``ParsedProcess``.
 
@@ -79,6 +94,8 @@ def parse_process(root, process_id):
         # AttributeError...): an upload must get a clear 400, never a crash.
         detail = {"message": f"{type(error).__name__}: {error}", "line": None, "element_id": None}
         raise DefinitionInvalidError(f"The process '{process_id}' cannot be parsed: {error}", [detail])
+    for process_spec in (spec, *subprocess_specs.values()):
+        _connect_implicit_ends(process_spec)
     missing = sorted(name for name, sub_spec in subprocess_specs.items() if sub_spec is None)
     if missing:
         errors = [{"message": f"Called process '{name}' is not in this file.", "line": None, "element_id": name}

@@ -1,0 +1,136 @@
+"""What modeling tools write, made ready for the engine before SpiffWorkflow parses a file.
+
+The stored file is never changed: this rewrites the parsed lxml tree, at deploy time and again
+whenever a definition's spec is parsed from its stored file, so both see the same process.
+
+- **Conditions** (sequence flow ``conditionExpression``, conditional events' ``condition``,
+  multi-instance ``completionCondition``, loop ``loopCondition``) and **timer expressions** are
+  written in the tool's language: JUEL ``${amount > 1000}`` / ``#{approved}`` (Camunda 7, Flowable,
+  Activiti), FEEL ``= amount > 1000`` (Camunda 8), or plain text. They are translated into the
+  restricted evaluator's language by ``processes.expression_translator``; plain text that is already
+  a valid sandbox expression is kept as it is, and plain text in JUEL style (``approved == true``,
+  ``a && b``) is translated as JUEL. Anything outside the subset is an error naming the element and
+  line: nothing is evaluated here, and nothing outside the subset is ever evaluated.
+- **isExecutable**: the process chosen as executable by ``bpmn_xml.all_processes`` (a single
+  process that can start, which bpmn.io marks ``isExecutable="false"`` by default) is marked
+  executable for SpiffWorkflow, which otherwise refuses it.
+"""
+
+import re
+
+from engine.exceptions import ScriptError
+from engine.expressions import sandbox
+from engine.spiff.script_engine import iso_8601_literal
+
+from .bpmn_xml import BPMN_NS, error, parse_xml
+from .expression_translator import UntranslatableExpression, feel, is_camunda_expression, juel
+
+_CONDITION_TAGS = ("conditionExpression", "condition", "completionCondition", "loopCondition")
+_TIMER_TAGS = ("timeDate", "timeDuration", "timeCycle")
+_PYTHON_LANGUAGES = {"", "python", "text/python", "text/x-python", "py"}
+_JUEL_LANGUAGES = {"juel", "uel", "el", "http://www.omg.org/spec/bpmn/20100524/el"}
+_FEEL_LANGUAGES = {"feel", "http://www.omg.org/spec/feel/20140401", "https://www.omg.org/spec/dmn/20191111/feel/"}
+_JUEL_ONLY_NAMES = re.compile(r"(?<![\w'\".])(true|false|null|eq|ne|lt|gt|le|ge|div|mod|empty)(?![\w'\"])")
+_WHOLE_EXPRESSION = re.compile(r"^\s*[$#]\{(?P<inner>.*)\}\s*$", re.DOTALL)
+
+
+class ExpressionOutsideSubset(ValueError):
+    """A condition or timer expression the translator does not accept; the message says why."""
+
+
+def _is_sandbox_expression(text):
+    try:
+        sandbox.check_syntax(text, "eval")
+    except ScriptError:
+        return False
+    return True
+
+
+def _strip_quotes(text):
+    """Parts of ``text`` outside string literals (so a word inside quotes is not taken as JUEL)."""
+    return re.sub(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"", "''", text)
+
+
+def to_sandbox(text, language=None):
+    """The sandbox expression for a tool's condition or value ``text``; raises ``ExpressionOutsideSubset``."""
+    source = text.strip()
+    language = (language or "").strip().lower()
+    if language and language not in _PYTHON_LANGUAGES | _JUEL_LANGUAGES | _FEEL_LANGUAGES:
+        raise ExpressionOutsideSubset(
+            f"expression language '{language}' is not supported (JUEL, FEEL and the restricted Python subset are)"
+        )
+    try:
+        if source.startswith("=") or (language in _FEEL_LANGUAGES and not is_camunda_expression(source)):
+            return feel(source[1:] if source.startswith("=") else source)
+        if is_camunda_expression(source):
+            whole = _WHOLE_EXPRESSION.match(source)
+            if whole is None or is_camunda_expression(whole.group("inner")):
+                raise UntranslatableExpression("text around ${...} is not an expression")
+            return juel(whole.group("inner"))
+        if _is_sandbox_expression(source) and not _JUEL_ONLY_NAMES.search(_strip_quotes(source)):
+            return source
+        return juel(source)
+    except UntranslatableExpression as problem:
+        raise ExpressionOutsideSubset(str(problem)) from None
+
+
+def _enclosing_element(node):
+    while node is not None and node.get("id") is None:
+        node = node.getparent()
+    return node
+
+
+def _located(node, message):
+    owner = _enclosing_element(node)
+    element_id = owner.get("id") if owner is not None else None
+    return error(message, node.sourceline, element_id)
+
+
+def _translate_conditions(root):
+    errors = []
+    for tag in _CONDITION_TAGS:
+        for node in root.iter(f"{{{BPMN_NS}}}{tag}"):
+            text = (node.text or "").strip()
+            if not text:
+                continue
+            try:
+                node.text = to_sandbox(text, node.get("language"))
+            except ExpressionOutsideSubset as problem:
+                errors.append(_located(node, f"Condition outside the safe subset: {text!r}: {problem}."))
+    return errors
+
+
+def _translate_timers(root):
+    errors = []
+    for tag in _TIMER_TAGS:
+        for node in root.iter(f"{{{BPMN_NS}}}{tag}"):
+            text = (node.text or "").strip()
+            if not text or iso_8601_literal(text) is not None:
+                continue
+            if not (text.startswith("=") or is_camunda_expression(text)):
+                continue  # a sandbox expression (or an error the timer check reports)
+            try:
+                node.text = to_sandbox(text)
+            except ExpressionOutsideSubset as problem:
+                errors.append(_located(node, f"Timer expression outside the safe subset: {text!r}: {problem}."))
+    return errors
+
+
+def _mark_executable(root, process_id):
+    for process in root.iterchildren(f"{{{BPMN_NS}}}process"):
+        if process.get("id") == process_id:
+            process.set("isExecutable", "true")
+
+
+def prepare_for_engine(tree, process_id):
+    """Rewrite ``tree`` in place for the engine (see the module docstring); returns the errors found."""
+    root = tree.getroot() if hasattr(tree, "getroot") else tree
+    _mark_executable(root, process_id)
+    return _translate_conditions(root) + _translate_timers(root)
+
+
+def engine_root(content, process_id):
+    """The lxml root of a stored (already validated) file, prepared for the engine."""
+    tree = parse_xml(content)
+    prepare_for_engine(tree, process_id)
+    return tree.getroot()
