@@ -348,17 +348,26 @@ _CATEGORIES = (
     (r"not well-formed XML", "invalid XML"),
     (r"DOCTYPE|ENTITY declarations", "DOCTYPE refused"),
     (r"root element must be bpmn:definitions", "not a BPMN file"),
-    (r"No bpmn:process is executable", "not executable (isExecutable=false)"),
+    (r"No bpmn:process is executable|Process \S+ is not executable", "not executable (isExecutable=false)"),
     (r"contains no bpmn:process", "no process"),
     (r"Duplicate id", "duplicate id"),
-    (r"Sequence flow", "broken sequence flow"),
+    (r"Sequence flow '", "broken sequence flow"),
     (r"Script format", "script language not supported"),
     (r"Script does not compile|script task has no script", "script outside the safe subset"),
-    (r"[Cc]ondition", "condition outside the safe subset"),
-    (r"[Tt]imer", "timer expression not supported"),
-    (r"Called process", "called process missing"),
+    (r"^Condition outside the safe subset|^Condition does not compile", "condition outside the safe subset"),
+    (r"^Timer expression outside|^Timer \w+ is neither|timer's \w+ is empty|Time Specification Error",
+     "timer expression not supported"),
+    (r"names no bpmn:|has no name; events", "reference to a missing element"),
+    (r"Called process|The process '.*' was not found", "called process not in the file"),
+    (r"calledElement", "call activity without calledElement"),
+    (r"Unsupported Catch Event|NodeParser|not supported", "unsupported element"),
+    (r"get_decision_ref|decision", "business rule task without a decision (DMN)"),
+    (r"Multiple outgoing flows are not supported", "activity with several outgoing flows"),
+    (r"Exactly one start event is required in a SubWorkflow|No start event found", "no start event"),
+    (r"Cannot resolve data(Input|Output)Association|Data Store with name", "data association not supported"),
+    (r"multiinstance task must specify", "multi-instance without cardinality or input"),
     (r"service levels", "service levels"),
-    (r"form", "form"),
+    (r"\bform\b|JSON", "form"),
 )
 
 
@@ -371,10 +380,10 @@ def rejection_reason(error):
         f"line {first['line']}" if first.get("line") else "",
         f"element '{first['element_id']}'" if first.get("element_id") else "",
     ) if part)
-    text = f"{error} {message}"
-    category = next((name for pattern, name in _CATEGORIES if re.search(pattern, text)), None)
+    category = next((name for pattern, name in _CATEGORIES if re.search(pattern, message)), None)
+    category = category or next((name for pattern, name in _CATEGORIES if re.search(pattern, str(error))), None)
     if category is None:
-        category = _engine_category(text)
+        category = _engine_category(f"{error} {message}")
     more = f" (+{len(details) - 1} more)" if len(details) > 1 else ""
     return category, f"{message}{more}" + (f" [{where}]" if where else "")
 

@@ -11,12 +11,17 @@ whenever a definition's spec is parsed from its stored file, so both see the sam
   a valid sandbox expression is kept as it is, and plain text in JUEL style (``approved == true``,
   ``a && b``) is translated as JUEL. Anything outside the subset is an error naming the element and
   line: nothing is evaluated here, and nothing outside the subset is ever evaluated.
+- **Exclusive gateways**: an outgoing sequence flow that is neither the default nor conditional has
+  no gate (BPMN 2.0, 10.5.2: a token is held back only by a condition that is false), so it gets the
+  condition ``True``; as in Camunda and Flowable, the first flow whose condition holds is taken.
 - **isExecutable**: the process chosen as executable by ``bpmn_xml.all_processes`` (a single
   process that can start, which bpmn.io marks ``isExecutable="false"`` by default) is marked
   executable for SpiffWorkflow, which otherwise refuses it.
 """
 
 import re
+
+from lxml import etree
 
 from engine.exceptions import ScriptError
 from engine.expressions import sandbox
@@ -30,6 +35,7 @@ _TIMER_TAGS = ("timeDate", "timeDuration", "timeCycle")
 _PYTHON_LANGUAGES = {"", "python", "text/python", "text/x-python", "py"}
 _JUEL_LANGUAGES = {"juel", "uel", "el", "http://www.omg.org/spec/bpmn/20100524/el"}
 _FEEL_LANGUAGES = {"feel", "http://www.omg.org/spec/feel/20140401", "https://www.omg.org/spec/dmn/20191111/feel/"}
+_XPATH_BOOLEANS = {"true": "True", "true()": "True", "false": "False", "false()": "False"}
 _JUEL_ONLY_NAMES = re.compile(r"(?<![\w'\".])(true|false|null|eq|ne|lt|gt|le|ge|div|mod|empty)(?![\w'\"])")
 _WHOLE_EXPRESSION = re.compile(r"^\s*[$#]\{(?P<inner>.*)\}\s*$", re.DOTALL)
 
@@ -55,6 +61,8 @@ def to_sandbox(text, language=None):
     """The sandbox expression for a tool's condition or value ``text``; raises ``ExpressionOutsideSubset``."""
     source = text.strip()
     language = (language or "").strip().lower()
+    if "xpath" in language and source.lower() in _XPATH_BOOLEANS:
+        return _XPATH_BOOLEANS[source.lower()]
     if language and language not in _PYTHON_LANGUAGES | _JUEL_LANGUAGES | _FEEL_LANGUAGES:
         raise ExpressionOutsideSubset(
             f"expression language '{language}' is not supported (JUEL, FEEL and the restricted Python subset are)"
@@ -116,6 +124,44 @@ def _translate_timers(root):
     return errors
 
 
+def _open_ungated_exclusive_flows(root):
+    for gateway in root.iter(f"{{{BPMN_NS}}}exclusiveGateway"):
+        container, gateway_id = gateway.getparent(), gateway.get("id")
+        for flow in container.iterchildren(f"{{{BPMN_NS}}}sequenceFlow"):
+            if flow.get("sourceRef") != gateway_id or flow.get("id") == gateway.get("default"):
+                continue
+            condition = flow.find(f"{{{BPMN_NS}}}conditionExpression")
+            if condition is None:
+                condition = etree.SubElement(flow, f"{{{BPMN_NS}}}conditionExpression")
+            if not (condition.text or "").strip():
+                condition.text = "True"
+
+
+_EVENT_REFERENCES = (("errorEventDefinition", "errorRef", "error"),
+                     ("escalationEventDefinition", "escalationRef", "escalation"),
+                     ("messageEventDefinition", "messageRef", "message"),
+                     ("signalEventDefinition", "signalRef", "signal"))
+
+
+def _dangling_event_references(root):
+    """An event naming an element the file does not have, or a message or signal without a name (which
+    is what matches it): SpiffWorkflow cannot build such an event."""
+    errors = []
+    for definition_tag, attribute, target_tag in _EVENT_REFERENCES:
+        targets = {node.get("id"): node for node in root.iter(f"{{{BPMN_NS}}}{target_tag}")}
+        for node in root.iter(f"{{{BPMN_NS}}}{definition_tag}"):
+            reference = node.get(attribute)
+            if not reference:
+                continue
+            target = targets.get(reference.split(":")[-1])
+            if target is None:
+                errors.append(_located(node, f"{definition_tag} {attribute} '{reference}' names no bpmn:{target_tag}."))
+            elif target_tag in ("message", "signal") and not (target.get("name") or "").strip():
+                message = f"bpmn:{target_tag} '{reference}' has no name; events are matched by name."
+                errors.append(_located(node, message))
+    return errors
+
+
 def _mark_executable(root, process_id):
     for process in root.iterchildren(f"{{{BPMN_NS}}}process"):
         if process.get("id") == process_id:
@@ -126,7 +172,8 @@ def prepare_for_engine(tree, process_id):
     """Rewrite ``tree`` in place for the engine (see the module docstring); returns the errors found."""
     root = tree.getroot() if hasattr(tree, "getroot") else tree
     _mark_executable(root, process_id)
-    return _translate_conditions(root) + _translate_timers(root)
+    _open_ungated_exclusive_flows(root)
+    return _translate_conditions(root) + _translate_timers(root) + _dangling_event_references(root)
 
 
 def engine_root(content, process_id):
