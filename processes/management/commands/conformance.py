@@ -40,7 +40,8 @@ class Command(BaseCommand):
             return
         if options["verbose"]:
             for result in report.results:
-                reason = f"{result.category}: {result.message}" if result.message else result.category
+                reason = result.message if result.message.lower().startswith(result.category.lower()) else (
+                    f"{result.category}: {result.message}" if result.message else result.category)
                 self.stdout.write(f"{result.outcome:<11} {result.path}  {reason}".rstrip())
             self.stdout.write("")
         self.stdout.write(format_table(report))
