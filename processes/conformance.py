@@ -295,7 +295,8 @@ def _waiting_reason(instance):
 
 
 def default_task_data(definition, task):
-    """The data a person would send without typing anything: the form's defaults and its required fields."""
+    """The data of the happy path: the form's defaults, and for each required field without one the first
+    choice, the minimum, ``true`` or a text long enough."""
     form = task_form(definition.element_catalog, task.element_id)
     if not form:
         return {}
@@ -334,7 +335,7 @@ def _default_value(schema, root, depth=0):
     if kind in ("number", "integer"):
         return schema.get("minimum", 0)
     if kind == "boolean":
-        return False
+        return True  # the happy path: "complete?", "approved?" answered yes
     if kind == "array":
         return []
     if kind == "null":

@@ -11,6 +11,8 @@ whenever a definition's spec is parsed from its stored file, so both see the sam
   a valid sandbox expression is kept as it is, and plain text in JUEL style (``approved == true``,
   ``a && b``) is translated as JUEL. Anything outside the subset is an error naming the element and
   line: nothing is evaluated here, and nothing outside the subset is ever evaluated.
+- **Camunda 8 script tasks** (``zeebe:script expression="=..." resultVariable="x"``) become the
+  script ``x = <translated FEEL expression>``.
 - **Exclusive gateways**: an outgoing sequence flow that is neither the default nor conditional has
   no gate (BPMN 2.0, 10.5.2: a token is held back only by a condition that is false), so it gets the
   condition ``True``; as in Camunda and Flowable, the first flow whose condition holds is taken.
@@ -137,6 +139,32 @@ def _open_ungated_exclusive_flows(root):
                 condition.text = "True"
 
 
+ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
+_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+def _zeebe_scripts(root):
+    errors = []
+    for task in root.iter(f"{{{BPMN_NS}}}scriptTask"):
+        script = task.find(f"{{{BPMN_NS}}}extensionElements/{{{ZEEBE_NS}}}script")
+        if script is None or (task.findtext(f"{{{BPMN_NS}}}script") or "").strip():
+            continue
+        expression, variable = (script.get("expression") or "").strip(), (script.get("resultVariable") or "").strip()
+        if not _IDENTIFIER.match(variable):
+            errors.append(_located(script, f"zeebe:script resultVariable '{variable}' is not a variable name."))
+            continue
+        try:
+            translated = to_sandbox(expression if expression.startswith("=") else "=" + expression)
+        except ExpressionOutsideSubset as problem:
+            errors.append(_located(script, f"Script expression outside the safe subset: {expression!r}: {problem}."))
+            continue
+        body = task.find(f"{{{BPMN_NS}}}script")
+        if body is None:
+            body = etree.SubElement(task, f"{{{BPMN_NS}}}script")
+        body.text = f"{variable} = {translated}"
+    return errors
+
+
 _EVENT_REFERENCES = (("errorEventDefinition", "errorRef", "error"),
                      ("escalationEventDefinition", "escalationRef", "escalation"),
                      ("messageEventDefinition", "messageRef", "message"),
@@ -173,7 +201,8 @@ def prepare_for_engine(tree, process_id):
     root = tree.getroot() if hasattr(tree, "getroot") else tree
     _mark_executable(root, process_id)
     _open_ungated_exclusive_flows(root)
-    return _translate_conditions(root) + _translate_timers(root) + _dangling_event_references(root)
+    return (_translate_conditions(root) + _translate_timers(root) + _zeebe_scripts(root)
+            + _dangling_event_references(root))
 
 
 def engine_root(content, process_id):

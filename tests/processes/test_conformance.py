@@ -107,11 +107,12 @@ def test_time_limit_stops_a_file(monkeypatch):
 @pytest.mark.parametrize(
     ("schema", "expected"),
     [
-        ({"type": "object", "properties": {"ok": {"type": "boolean", "default": True}, "note": {"type": "string"}}},
-         {"ok": True}),
-        ({"type": "object", "required": ["kind", "count", "name"], "properties": {
+        ({"type": "object", "properties": {"ok": {"type": "boolean", "default": False}, "note": {"type": "string"}}},
+         {"ok": False}),
+        ({"type": "object", "required": ["kind", "count", "name", "complete"], "properties": {
             "kind": {"enum": ["a", "b"]}, "count": {"type": "integer", "minimum": 2},
-            "name": {"type": "string", "minLength": 3}}}, {"kind": "a", "count": 2, "name": "xxx"}),
+            "name": {"type": "string", "minLength": 3}, "complete": {"type": "boolean"}}},
+         {"kind": "a", "count": 2, "name": "xxx", "complete": True}),
     ],
 )
 def test_form_defaults_fill_what_a_person_must_send(schema, expected):
