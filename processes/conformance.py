@@ -361,7 +361,6 @@ _CATEGORIES = (
     (r"names no bpmn:|has no name; events", "reference to a missing element"),
     (r"Called process|The process '.*' was not found", "called process not in the file"),
     (r"calledElement", "call activity without calledElement"),
-    (r"Unsupported Catch Event|NodeParser|not supported", "unsupported element"),
     (r"get_decision_ref|decision", "business rule task without a decision (DMN)"),
     (r"Multiple outgoing flows are not supported", "activity with several outgoing flows"),
     (r"Exactly one start event is required in a SubWorkflow|No start event found", "no start event"),
@@ -369,6 +368,7 @@ _CATEGORIES = (
     (r"multiinstance task must specify", "multi-instance without cardinality or input"),
     (r"service levels", "service levels"),
     (r"\bform\b|JSON", "form"),
+    (r"Unsupported Catch Event|NodeParser|not supported", "unsupported element"),
 )
 
 

@@ -13,9 +13,17 @@ whenever a definition's spec is parsed from its stored file, so both see the sam
   line: nothing is evaluated here, and nothing outside the subset is ever evaluated.
 - **Camunda 8 script tasks** (``zeebe:script expression="=..." resultVariable="x"``) become the
   script ``x = <translated FEEL expression>``.
-- **Exclusive gateways**: an outgoing sequence flow that is neither the default nor conditional has
-  no gate (BPMN 2.0, 10.5.2: a token is held back only by a condition that is false), so it gets the
-  condition ``True``; as in Camunda and Flowable, the first flow whose condition holds is taken.
+- **Exclusive and inclusive gateways**: an outgoing sequence flow that is neither the default nor
+  conditional has no gate (BPMN 2.0, 10.5.2: a token is held back only by a condition that is false),
+  so it gets the condition ``True``; as in Camunda and Flowable, an exclusive gateway takes the first
+  flow whose condition holds, an inclusive one every such flow.
+- **Several outgoing flows from an activity** are an implicit split (BPMN 2.0, 13.2.1): a parallel
+  gateway when none is conditional, else an inclusive one (which keeps the activity's default flow),
+  is put after the activity, since SpiffWorkflow accepts several outgoing flows only from gateways.
+- **A sub-process (or process) without a start event** starts every flow node that has no incoming
+  flow (BPMN 2.0, 10.5.6 and 13.2.1): a start event is added, with a parallel gateway when there are
+  several such nodes. A sub-process without an end event gets one, reached from every node without an
+  outgoing flow; so an empty (collapsed) sub-process starts and ends at once.
 - **isExecutable**: the process chosen as executable by ``bpmn_xml.all_processes`` (a single
   process that can start, which bpmn.io marks ``isExecutable="false"`` by default) is marked
   executable for SpiffWorkflow, which otherwise refuses it.
@@ -126,8 +134,8 @@ def _translate_timers(root):
     return errors
 
 
-def _open_ungated_exclusive_flows(root):
-    for gateway in root.iter(f"{{{BPMN_NS}}}exclusiveGateway"):
+def _open_ungated_gateway_flows(root):
+    for gateway in root.iter(f"{{{BPMN_NS}}}exclusiveGateway", f"{{{BPMN_NS}}}inclusiveGateway"):
         container, gateway_id = gateway.getparent(), gateway.get("id")
         for flow in container.iterchildren(f"{{{BPMN_NS}}}sequenceFlow"):
             if flow.get("sourceRef") != gateway_id or flow.get("id") == gateway.get("default"):
@@ -190,6 +198,89 @@ def _dangling_event_references(root):
     return errors
 
 
+_GATEWAYS = frozenset({"exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway",
+                       "complexGateway"})
+_SPLITS_ALONE = _GATEWAYS | {"startEvent", "boundaryEvent"}
+_CONTAINERS = ("process", "subProcess", "transaction")
+_NOT_FLOW_NODES = frozenset({"sequenceFlow", "dataObject", "dataObjectReference", "dataStoreReference", "laneSet",
+                             "textAnnotation", "association", "group", "ioSpecification", "documentation",
+                             "extensionElements", "property", "dataInputAssociation", "dataOutputAssociation",
+                             "multiInstanceLoopCharacteristics", "standardLoopCharacteristics", "incoming",
+                             "outgoing", "category", "boundaryEvent"})
+
+
+def _bpmn_tag(node):
+    qname = etree.QName(node)
+    return qname.localname if qname.namespace == BPMN_NS else None
+
+
+def _new_element(container, tag, position, **attributes):
+    element = etree.Element(f"{{{BPMN_NS}}}{tag}", {key: value for key, value in attributes.items() if value})
+    container.insert(position, element)
+    return element
+
+
+def _flow_nodes(container):
+    return [child for child in container.iterchildren(tag=etree.Element)
+            if _bpmn_tag(child) and _bpmn_tag(child) not in _NOT_FLOW_NODES and child.get("id")]
+
+
+def _split_activity_outflows(root):
+    for container in root.iter(*(f"{{{BPMN_NS}}}{tag}" for tag in _CONTAINERS)):
+        flows = list(container.iterchildren(f"{{{BPMN_NS}}}sequenceFlow"))
+        for node in _flow_nodes(container):
+            outgoing = [flow for flow in flows if flow.get("sourceRef") == node.get("id")]
+            if len(outgoing) < 2 or _bpmn_tag(node) in _SPLITS_ALONE:
+                continue
+            conditional = any(flow.find(f"{{{BPMN_NS}}}conditionExpression") is not None for flow in outgoing)
+            split_id = f"{node.get('id')}__split"
+            position = container.index(node) + 1
+            _new_element(container, "inclusiveGateway" if conditional else "parallelGateway", position,
+                         id=split_id, default=node.attrib.pop("default", None) if conditional else None)
+            _new_element(container, "sequenceFlow", position + 1, id=f"{split_id}_flow",
+                         sourceRef=node.get("id"), targetRef=split_id)
+            for flow in outgoing:
+                flow.set("sourceRef", split_id)
+            for reference in node.findall(f"{{{BPMN_NS}}}outgoing"):
+                node.remove(reference)
+
+
+def _start_implicitly(root):
+    for container in root.iter(*(f"{{{BPMN_NS}}}{tag}" for tag in _CONTAINERS)):
+        if container.get("triggeredByEvent") == "true" or container.find(f"{{{BPMN_NS}}}startEvent") is not None:
+            continue
+        targets = {flow.get("targetRef") for flow in container.iterchildren(f"{{{BPMN_NS}}}sequenceFlow")}
+        first = [node for node in _flow_nodes(container)
+                 if node.get("id") not in targets and _bpmn_tag(node) not in ("endEvent",)
+                 and not (_bpmn_tag(node) == "subProcess" and node.get("triggeredByEvent") == "true")]
+        start_id = f"{container.get('id')}__implicit_start"
+        _new_element(container, "startEvent", 0, id=start_id)
+        source = start_id
+        if len(first) > 1:
+            source = f"{start_id}_split"
+            _new_element(container, "parallelGateway", 1, id=source)
+            _new_element(container, "sequenceFlow", 2, id=f"{start_id}_flow", sourceRef=start_id, targetRef=source)
+        for index, node in enumerate(first):
+            _new_element(container, "sequenceFlow", len(container), id=f"{start_id}_flow_{index}",
+                         sourceRef=source, targetRef=node.get("id"))
+
+
+def _end_implicitly(root):
+    """A sub-process without an end event ends where its paths end (SpiffWorkflow wants an end event)."""
+    for container in root.iter(f"{{{BPMN_NS}}}subProcess", f"{{{BPMN_NS}}}transaction"):
+        if container.find(f"{{{BPMN_NS}}}endEvent") is not None:
+            continue
+        sources = {flow.get("sourceRef") for flow in container.iterchildren(f"{{{BPMN_NS}}}sequenceFlow")}
+        boundary = list(container.iterchildren(f"{{{BPMN_NS}}}boundaryEvent"))
+        leaves = [node for node in _flow_nodes(container) + boundary
+                  if node.get("id") not in sources and node.get("triggeredByEvent") != "true"]
+        end_id = f"{container.get('id')}__implicit_end"
+        _new_element(container, "endEvent", len(container), id=end_id)
+        for index, node in enumerate(leaves):
+            _new_element(container, "sequenceFlow", len(container), id=f"{end_id}_flow_{index}",
+                         sourceRef=node.get("id"), targetRef=end_id)
+
+
 def _mark_executable(root, process_id):
     for process in root.iterchildren(f"{{{BPMN_NS}}}process"):
         if process.get("id") == process_id:
@@ -200,7 +291,10 @@ def prepare_for_engine(tree, process_id):
     """Rewrite ``tree`` in place for the engine (see the module docstring); returns the errors found."""
     root = tree.getroot() if hasattr(tree, "getroot") else tree
     _mark_executable(root, process_id)
-    _open_ungated_exclusive_flows(root)
+    _split_activity_outflows(root)
+    _open_ungated_gateway_flows(root)
+    _start_implicitly(root)
+    _end_implicitly(root)
     return (_translate_conditions(root) + _translate_timers(root) + _zeebe_scripts(root)
             + _dangling_event_references(root))
 

@@ -162,3 +162,43 @@ def test_timer_duration_in_juel_is_translated(agency):
     timer = instance.timers.get()
     assert timer.element_id == "pause"
     assert abs((timer.due_at - instance.started_at).total_seconds() - 7200) < 60
+
+
+def test_several_flows_out_of_a_task_split_in_parallel(agency):
+    """Two unconditional flows out of a task both run (implicit parallel split, BPMN 2.0 13.2.1)."""
+    body = """<bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="work" />
+              <bpmn:scriptTask id="work"><bpmn:script>x = 1</bpmn:script></bpmn:scriptTask>
+              <bpmn:sequenceFlow id="a" sourceRef="work" targetRef="end_yes" />
+              <bpmn:sequenceFlow id="b" sourceRef="work" targetRef="end_no" />
+              <bpmn:endEvent id="end_yes" /><bpmn:endEvent id="end_no" />"""
+    assert _ended_at(agency, _bpmn(body), {}) == {"end_yes", "end_no"}
+
+
+def test_conditional_flows_out_of_a_task_take_each_true_one_or_the_default(agency):
+    """Conditional flows out of a task behave as an inclusive gateway, with the task's default flow."""
+    body = """<bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="work" />
+              <bpmn:scriptTask id="work" default="b"><bpmn:script>x = 1</bpmn:script></bpmn:scriptTask>
+              <bpmn:sequenceFlow id="a" sourceRef="work" targetRef="end_yes">
+                <bpmn:conditionExpression>${big}</bpmn:conditionExpression></bpmn:sequenceFlow>
+              <bpmn:sequenceFlow id="b" sourceRef="work" targetRef="end_no" />
+              <bpmn:endEvent id="end_yes" /><bpmn:endEvent id="end_no" />"""
+    assert _ended_at(agency, _bpmn(body), {"big": True}) == {"end_yes"}
+    assert _ended_at(agency, _bpmn(body.replace("x = 1", "x = 2")), {"big": False}) == {"end_no"}
+
+
+def test_sub_process_without_start_event_starts_its_first_nodes(agency):
+    """A sub-process with no start event runs the nodes without incoming flows; an empty one just ends."""
+    body = """<bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="inner" />
+              <bpmn:subProcess id="inner">
+                <bpmn:scriptTask id="one"><bpmn:script>a = 1</bpmn:script></bpmn:scriptTask>
+                <bpmn:scriptTask id="two"><bpmn:script>b = 2</bpmn:script></bpmn:scriptTask>
+              </bpmn:subProcess>
+              <bpmn:sequenceFlow id="f1" sourceRef="inner" targetRef="empty" />
+              <bpmn:subProcess id="empty" />
+              <bpmn:sequenceFlow id="f2" sourceRef="empty" targetRef="end_yes" /><bpmn:endEvent id="end_yes" />"""
+    definition, _created = definition_deploy(content=_bpmn(body), filename="t.bpmn", actor=None, agency=agency)
+    instance = instance_start(definition=definition, data={}, actor=None)
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.COMPLETED, instance.error_message
+    reached = set(HistoryEvent.objects.filter(instance=instance).values_list("element_id", flat=True))
+    assert {"one", "two", "empty", "end_yes"} <= reached
