@@ -356,7 +356,7 @@ _CATEGORIES = (
     (r"Script format", "script language not supported"),
     (r"Script does not compile|script task has no script", "script outside the safe subset"),
     (r"^Condition outside the safe subset|^Condition does not compile", "condition outside the safe subset"),
-    (r"^Timer expression outside|^Timer \w+ is neither|timer's \w+ is empty|Time Specification Error",
+    (r"^Timer expression outside|^Timer \w+ is neither|timer's \w+ is empty|timer has no|Time Specification Error",
      "timer expression not supported"),
     (r"names no bpmn:|has no name; events", "reference to a missing element"),
     (r"Called process|The process '.*' was not found", "called process not in the file"),

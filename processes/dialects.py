@@ -8,9 +8,10 @@ whenever a definition's spec is parsed from its stored file, so both see the sam
   written in the tool's language: JUEL ``${amount > 1000}`` / ``#{approved}`` (Camunda 7, Flowable,
   Activiti), FEEL ``= amount > 1000`` (Camunda 8), or plain text. They are translated into the
   restricted evaluator's language by ``processes.expression_translator``; plain text that is already
-  a valid sandbox expression is kept as it is, and plain text in JUEL style (``approved == true``,
-  ``a && b``) is translated as JUEL. Anything outside the subset is an error naming the element and
-  line: nothing is evaluated here, and nothing outside the subset is ever evaluated.
+  a valid sandbox expression is kept as it is, plain text in JUEL style (``approved == true``,
+  ``a && b``) is translated as JUEL, else as FEEL (``priority = 'urgent'``). Anything outside the
+  subset is an error naming the element and line: nothing is evaluated here, and nothing outside the
+  subset is ever evaluated.
 - **Camunda 8 script tasks** (``zeebe:script expression="=..." resultVariable="x"``) become the
   script ``x = <translated FEEL expression>``.
 - **Exclusive and inclusive gateways**: an outgoing sequence flow that is neither the default nor
@@ -87,9 +88,21 @@ def to_sandbox(text, language=None):
             return juel(whole.group("inner"))
         if _is_sandbox_expression(source) and not _JUEL_ONLY_NAMES.search(_strip_quotes(source)):
             return source
-        return juel(source)
+        return _plain(source)
     except UntranslatableExpression as problem:
         raise ExpressionOutsideSubset(str(problem)) from None
+
+
+def _plain(source):
+    """Plain text that is no sandbox expression: JUEL without ``${}`` (``approved == true``), else FEEL
+    without its ``=`` (``priority = 'urgent'``); the JUEL reason is given when neither fits."""
+    try:
+        return juel(source)
+    except UntranslatableExpression as juel_problem:
+        try:
+            return feel(source)
+        except UntranslatableExpression:
+            raise juel_problem from None
 
 
 def _enclosing_element(node):
@@ -120,6 +133,9 @@ def _translate_conditions(root):
 
 def _translate_timers(root):
     errors = []
+    for definition in root.iter(f"{{{BPMN_NS}}}timerEventDefinition"):
+        if not any(definition.find(f"{{{BPMN_NS}}}{tag}") is not None for tag in _TIMER_TAGS):
+            errors.append(_located(definition, "The timer has no timeDate, timeDuration or timeCycle."))
     for tag in _TIMER_TAGS:
         for node in root.iter(f"{{{BPMN_NS}}}{tag}"):
             text = (node.text or "").strip()

@@ -61,10 +61,12 @@ def _ended_at(agency, content, data):
         ("= amount &gt; 1000 and status = \"open\"", {"amount": 2000, "status": "closed"}, "end_no"),
         ("approved == true", {"approved": False}, "end_no"),
         ("approved == true", {"approved": True}, "end_yes"),
+        ("priority = 'urgent'", {"priority": "urgent"}, "end_yes"),
         ("amount * 2 &gt;= limit and kind in ['house', 'shop']", {"amount": 5, "limit": 10, "kind": "shop"}, "end_yes"),
         ("${not empty applicant.name &amp;&amp; applicant.age ge 17}",
          {"applicant": {"name": "Sari", "age": 30}}, "end_yes"),
-        ("${not empty applicant.name &amp;&amp; applicant.age ge 17}", {"applicant": {"name": "", "age": 30}}, "end_no"),
+        ("${not empty applicant.name &amp;&amp; applicant.age ge 17}",
+         {"applicant": {"name": "", "age": 30}}, "end_no"),
     ],
 )
 def test_tool_conditions_choose_the_branch_they_describe(agency, condition, data, branch):
@@ -202,3 +204,14 @@ def test_sub_process_without_start_event_starts_its_first_nodes(agency):
     assert instance.status == InstanceStatus.COMPLETED, instance.error_message
     reached = set(HistoryEvent.objects.filter(instance=instance).values_list("element_id", flat=True))
     assert {"one", "two", "empty", "end_yes"} <= reached
+
+
+def test_timer_without_a_time_is_refused_on_its_event(agency):
+    """A timer event definition with no timeDate, timeDuration or timeCycle is named at deploy time."""
+    body = """<bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="pause" />
+              <bpmn:intermediateCatchEvent id="pause"><bpmn:timerEventDefinition id="pause_timer" />
+              </bpmn:intermediateCatchEvent>"""
+    with pytest.raises(DefinitionInvalidError) as raised:
+        definition_deploy(content=_bpmn(body), filename="t.bpmn", actor=None, agency=agency)
+    assert raised.value.errors[0]["element_id"] == "pause_timer"
+    assert "no timeDate, timeDuration or timeCycle" in raised.value.errors[0]["message"]
