@@ -20,7 +20,7 @@ CORPUS = Path(__file__).resolve().parent.parent / "fixtures" / "conformance"
 
 def _row(printed, source):
     line = next(line for line in printed.splitlines() if line.startswith(source + " "))
-    return [int(cell) for cell in line.split()[1:]]
+    return [int(cell) for cell in line[len(source):].split()]
 
 
 def test_command_prints_a_table_per_source_with_totals():
@@ -118,3 +118,14 @@ def test_time_limit_stops_a_file(monkeypatch):
 def test_form_defaults_fill_what_a_person_must_send(schema, expected):
     """Auto-completed tasks send the form's defaults and a valid value for each required field."""
     assert conformance._default_value(schema, schema) == expected
+
+
+def test_rows_per_folder_instead_of_per_source(tmp_path):
+    """--by-folder 2 gives one row per second-level folder (per tool of a suite like the BPMN MIWG's)."""
+    for tool, name in (("Tool A 1.0", "runs_to_end.bpmn"), ("Tool B 2.0", "method_call.bpmn")):
+        (tmp_path / "suite" / tool).mkdir(parents=True)
+        (tmp_path / "suite" / tool / name).write_bytes((CORPUS / "camunda7" / name).read_bytes())
+    out = StringIO()
+    call_command("conformance", str(tmp_path), "--no-progress", "--by-folder", "2", stdout=out)
+    assert _row(out.getvalue(), "suite/Tool A 1.0") == [1, 1, 1, 0, 0, 0, 0]
+    assert _row(out.getvalue(), "suite/Tool B 2.0") == [1, 0, 0, 0, 1, 0, 0]

@@ -21,6 +21,9 @@ class Command(BaseCommand):
                             help=f"Seconds allowed per file (default {DEFAULT_TIME_LIMIT:g}).")
         parser.add_argument("--step-limit", type=int, default=DEFAULT_STEP_LIMIT,
                             help=f"Tasks completed and timers fired per instance (default {DEFAULT_STEP_LIMIT}).")
+        parser.add_argument("--by-folder", type=int, default=0, metavar="N",
+                            help="One row per first N folders of the path instead of per source "
+                                 "(2: per tool of the BPMN MIWG suite).")
         parser.add_argument("--no-progress", action="store_true", help="Do not draw the progress bar on stderr.")
 
     def handle(self, *args, path, **options):
@@ -44,7 +47,7 @@ class Command(BaseCommand):
                     f"{result.category}: {result.message}" if result.message else result.category)
                 self.stdout.write(f"{result.outcome:<11} {result.path}  {reason}".rstrip())
             self.stdout.write("")
-        self.stdout.write(format_table(report))
+        self.stdout.write(format_table(report, options["by_folder"]))
         for outcome in OUTCOMES[1:4]:
             reasons = report.reasons(outcome)
             if reasons:
