@@ -117,10 +117,16 @@ def _located(node, message):
     return error(message, node.sourceline, element_id)
 
 
-def _translate_conditions(root):
+def _iter(scope, *tags):
+    """The elements with these BPMN tags inside the processes of ``scope``."""
+    for process in scope:
+        yield from process.iter(*(f"{{{BPMN_NS}}}{tag}" for tag in tags))
+
+
+def _translate_conditions(scope):
     errors = []
     for tag in _CONDITION_TAGS:
-        for node in root.iter(f"{{{BPMN_NS}}}{tag}"):
+        for node in _iter(scope, tag):
             text = (node.text or "").strip()
             if not text:
                 continue
@@ -131,13 +137,13 @@ def _translate_conditions(root):
     return errors
 
 
-def _translate_timers(root):
+def _translate_timers(scope):
     errors = []
-    for definition in root.iter(f"{{{BPMN_NS}}}timerEventDefinition"):
+    for definition in _iter(scope, "timerEventDefinition"):
         if not any(definition.find(f"{{{BPMN_NS}}}{tag}") is not None for tag in _TIMER_TAGS):
             errors.append(_located(definition, "The timer has no timeDate, timeDuration or timeCycle."))
     for tag in _TIMER_TAGS:
-        for node in root.iter(f"{{{BPMN_NS}}}{tag}"):
+        for node in _iter(scope, tag):
             text = (node.text or "").strip()
             if not text or iso_8601_literal(text) is not None:
                 continue
@@ -150,8 +156,8 @@ def _translate_timers(root):
     return errors
 
 
-def _open_ungated_gateway_flows(root):
-    for gateway in root.iter(f"{{{BPMN_NS}}}exclusiveGateway", f"{{{BPMN_NS}}}inclusiveGateway"):
+def _open_ungated_gateway_flows(scope):
+    for gateway in _iter(scope, "exclusiveGateway", "inclusiveGateway"):
         container, gateway_id = gateway.getparent(), gateway.get("id")
         for flow in container.iterchildren(f"{{{BPMN_NS}}}sequenceFlow"):
             if flow.get("sourceRef") != gateway_id or flow.get("id") == gateway.get("default"):
@@ -167,9 +173,9 @@ ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
-def _zeebe_scripts(root):
+def _zeebe_scripts(scope):
     errors = []
-    for task in root.iter(f"{{{BPMN_NS}}}scriptTask"):
+    for task in _iter(scope, "scriptTask"):
         script = task.find(f"{{{BPMN_NS}}}extensionElements/{{{ZEEBE_NS}}}script")
         if script is None or (task.findtext(f"{{{BPMN_NS}}}script") or "").strip():
             continue
@@ -195,13 +201,13 @@ _EVENT_REFERENCES = (("errorEventDefinition", "errorRef", "error"),
                      ("signalEventDefinition", "signalRef", "signal"))
 
 
-def _dangling_event_references(root):
+def _dangling_event_references(root, scope):
     """An event naming an element the file does not have, or a message or signal without a name (which
     is what matches it): SpiffWorkflow cannot build such an event."""
     errors = []
     for definition_tag, attribute, target_tag in _EVENT_REFERENCES:
         targets = {node.get("id"): node for node in root.iter(f"{{{BPMN_NS}}}{target_tag}")}
-        for node in root.iter(f"{{{BPMN_NS}}}{definition_tag}"):
+        for node in _iter(scope, definition_tag):
             reference = node.get(attribute)
             if not reference:
                 continue
@@ -241,8 +247,8 @@ def _flow_nodes(container):
             if _bpmn_tag(child) and _bpmn_tag(child) not in _NOT_FLOW_NODES and child.get("id")]
 
 
-def _split_activity_outflows(root):
-    for container in root.iter(*(f"{{{BPMN_NS}}}{tag}" for tag in _CONTAINERS)):
+def _split_activity_outflows(scope):
+    for container in _iter(scope, *_CONTAINERS):
         flows = list(container.iterchildren(f"{{{BPMN_NS}}}sequenceFlow"))
         for node in _flow_nodes(container):
             outgoing = [flow for flow in flows if flow.get("sourceRef") == node.get("id")]
@@ -261,8 +267,8 @@ def _split_activity_outflows(root):
                 node.remove(reference)
 
 
-def _start_implicitly(root):
-    for container in root.iter(*(f"{{{BPMN_NS}}}{tag}" for tag in _CONTAINERS)):
+def _start_implicitly(scope):
+    for container in _iter(scope, *_CONTAINERS):
         if container.get("triggeredByEvent") == "true" or container.find(f"{{{BPMN_NS}}}startEvent") is not None:
             continue
         targets = {flow.get("targetRef") for flow in container.iterchildren(f"{{{BPMN_NS}}}sequenceFlow")}
@@ -281,9 +287,9 @@ def _start_implicitly(root):
                          sourceRef=source, targetRef=node.get("id"))
 
 
-def _end_implicitly(root):
+def _end_implicitly(scope):
     """A sub-process without an end event ends where its paths end (SpiffWorkflow wants an end event)."""
-    for container in root.iter(f"{{{BPMN_NS}}}subProcess", f"{{{BPMN_NS}}}transaction"):
+    for container in _iter(scope, "subProcess", "transaction"):
         if container.find(f"{{{BPMN_NS}}}endEvent") is not None:
             continue
         sources = {flow.get("sourceRef") for flow in container.iterchildren(f"{{{BPMN_NS}}}sequenceFlow")}
@@ -303,16 +309,34 @@ def _mark_executable(root, process_id):
             process.set("isExecutable", "true")
 
 
+def _scope(root, process_id):
+    """The process to run and the processes its call activities call in this file (transitively)."""
+    processes = {process.get("id"): process for process in root.iterchildren(f"{{{BPMN_NS}}}process")}
+    wanted, scope = [process_id], []
+    while wanted:
+        process = processes.pop(wanted.pop(), None)
+        if process is None:
+            continue
+        scope.append(process)
+        wanted.extend(node.get("calledElement") for node in process.iter(f"{{{BPMN_NS}}}callActivity"))
+    return scope
+
+
 def prepare_for_engine(tree, process_id):
-    """Rewrite ``tree`` in place for the engine (see the module docstring); returns the errors found."""
+    """Rewrite ``tree`` in place for the engine (see the module docstring); returns the errors found.
+
+    Only the process to run and the processes it calls are looked at: the other pools of a
+    collaboration (often drawn, not executable) are not run, so their contents cannot reject the file.
+    """
     root = tree.getroot() if hasattr(tree, "getroot") else tree
+    scope = _scope(root, process_id)
     _mark_executable(root, process_id)
-    _split_activity_outflows(root)
-    _open_ungated_gateway_flows(root)
-    _start_implicitly(root)
-    _end_implicitly(root)
-    return (_translate_conditions(root) + _translate_timers(root) + _zeebe_scripts(root)
-            + _dangling_event_references(root))
+    _split_activity_outflows(scope)
+    _open_ungated_gateway_flows(scope)
+    _start_implicitly(scope)
+    _end_implicitly(scope)
+    return (_translate_conditions(scope) + _translate_timers(scope) + _zeebe_scripts(scope)
+            + _dangling_event_references(root, scope))
 
 
 def engine_root(content, process_id):

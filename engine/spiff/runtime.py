@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
@@ -137,7 +138,9 @@ class ProcessRuntime:
         """Run the start of the process.
 
         A timer start event passes at once when it is the one that started the instance
-        (``timer_start_element_id``), or when the process has no other way to start.
+        (``timer_start_element_id``). When the process has no plain (none) start event, its start
+        events (timer, message, signal, conditional...) pass at once: starting the instance is what
+        they wait for, and no message or signal can reach an instance that has not started.
         """
         finished = []
 
@@ -216,7 +219,7 @@ class ProcessRuntime:
 
     def _has_none_start_event(self):
         return any(
-            isinstance(spec, StartEvent) and timer_type_of(spec.event_definition) is None
+            isinstance(spec, StartEvent) and isinstance(spec.event_definition, NoneEventDefinition)
             for spec in self._workflow.spec.task_specs.values()
         )
 

@@ -215,3 +215,21 @@ def test_timer_without_a_time_is_refused_on_its_event(agency):
         definition_deploy(content=_bpmn(body), filename="t.bpmn", actor=None, agency=agency)
     assert raised.value.errors[0]["element_id"] == "pause_timer"
     assert "no timeDate, timeDuration or timeCycle" in raised.value.errors[0]["message"]
+
+
+def test_other_pools_do_not_reject_the_process_that_runs(agency):
+    """A drawn-only pool with a condition outside the subset does not stop the executable one."""
+    other = """<bpmn:process id="customer" isExecutable="false"><bpmn:startEvent id="c_start" />
+               <bpmn:sequenceFlow id="c_flow" sourceRef="c_start" targetRef="c_end">
+               <bpmn:conditionExpression>bpmn:getDataObject('x')</bpmn:conditionExpression></bpmn:sequenceFlow>
+               <bpmn:endEvent id="c_end" /></bpmn:process>"""
+    content = _gateway("${amount &gt; 1}").replace(b"</bpmn:definitions>", other.encode() + b"</bpmn:definitions>")
+    assert _ended_at(agency, content, {"amount": 5}) == {"end_yes"}
+
+
+def test_message_start_event_passes_when_the_instance_is_started(agency):
+    """A process that only starts by a message starts when an instance is started (the start is the message)."""
+    body = """<bpmn:startEvent id="start"><bpmn:messageEventDefinition messageRef="m" /></bpmn:startEvent>
+              <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="end_yes" /><bpmn:endEvent id="end_yes" />"""
+    content = _bpmn(body, declarations='<bpmn:message id="m" name="application_received" />')
+    assert _ended_at(agency, content, {}) == {"end_yes"}
