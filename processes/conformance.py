@@ -373,7 +373,9 @@ _CATEGORIES = (
     (r"Cannot resolve data(Input|Output)Association|Data Store with name", "data association not supported"),
     (r"multiinstance task must specify", "multi-instance without cardinality or input"),
     (r"service levels", "service levels"),
-    (r"\bform\b|JSON", "form"),
+    (r"(?i)\bform\b|JSON", "form"),
+    (r"boundary event needs an event definition", "boundary event without an event definition"),
+    (r"camunda:|zeebe:", "task extension outside the safe subset"),
     (r"Unsupported Catch Event|NodeParser|not supported", "unsupported element"),
 )
 

@@ -303,6 +303,15 @@ def _end_implicitly(scope):
                          sourceRef=node.get("id"), targetRef=end_id)
 
 
+def _boundary_events_without_definition(scope):
+    return [
+        _located(event, "A boundary event needs an event definition (timer, message, error, escalation, ...).")
+        for event in _iter(scope, "boundaryEvent")
+        if not any(etree.QName(child).localname.endswith("EventDefinition") or
+                   etree.QName(child).localname == "eventDefinitionRef" for child in event.iterchildren(etree.Element))
+    ]
+
+
 def _mark_executable(root, process_id):
     for process in root.iterchildren(f"{{{BPMN_NS}}}process"):
         if process.get("id") == process_id:
@@ -336,7 +345,7 @@ def prepare_for_engine(tree, process_id):
     _start_implicitly(scope)
     _end_implicitly(scope)
     return (_translate_conditions(scope) + _translate_timers(scope) + _zeebe_scripts(scope)
-            + _dangling_event_references(root, scope))
+            + _dangling_event_references(root, scope) + _boundary_events_without_definition(scope))
 
 
 def engine_root(content, process_id):

@@ -233,3 +233,13 @@ def test_message_start_event_passes_when_the_instance_is_started(agency):
               <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="end_yes" /><bpmn:endEvent id="end_yes" />"""
     content = _bpmn(body, declarations='<bpmn:message id="m" name="application_received" />')
     assert _ended_at(agency, content, {}) == {"end_yes"}
+
+
+def test_boundary_event_without_definition_is_refused_on_it(agency):
+    """A boundary event with no event definition (a drawing slip) is named, not a parser failure."""
+    body = """<bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="work" />
+              <bpmn:userTask id="work" /><bpmn:boundaryEvent id="edge" attachedToRef="work" />
+              <bpmn:sequenceFlow id="f1" sourceRef="work" targetRef="end_yes" /><bpmn:endEvent id="end_yes" />"""
+    with pytest.raises(DefinitionInvalidError) as raised:
+        definition_deploy(content=_bpmn(body), filename="t.bpmn", actor=None, agency=agency)
+    assert raised.value.errors[0]["element_id"] == "edge"
