@@ -41,12 +41,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
-# Debian packages: graphviz draws the process diagrams.
+# Debian packages: graphviz lays out process diagrams, librsvg2-bin (rsvg-convert) turns drawn ones into PNG.
 system-deps:
-	@command -v dot >/dev/null 2>&1 || { \
-	  echo "Installing graphviz (Debian package)..."; \
+	@{ command -v dot && command -v rsvg-convert; } >/dev/null 2>&1 || { \
+	  echo "Installing graphviz and librsvg2-bin (Debian packages)..."; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq graphviz >/dev/null; }
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq graphviz librsvg2-bin >/dev/null; }
 
 migrate: install
 	$(PY) manage.py migrate --noinput

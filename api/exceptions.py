@@ -31,6 +31,7 @@ _STATUS_BY_ERROR = [
     (engine_errors.TaskNotReadyError, status.HTTP_409_CONFLICT, "task_not_ready"),
     (engine_errors.TaskClaimedError, status.HTTP_409_CONFLICT, "task_claimed"),
     (engine_errors.InstanceNotRunningError, status.HTTP_409_CONFLICT, "instance_not_running"),
+    (engine_errors.MigrationInvalidError, status.HTTP_400_BAD_REQUEST, "migration_invalid"),
     (DiagramUnavailableError, status.HTTP_503_SERVICE_UNAVAILABLE, "diagram_unavailable"),
 ]
 
@@ -41,5 +42,7 @@ def engine_exception_handler(exc, context):
             body = {"detail": str(exc), "code": code}
             if isinstance(exc, (engine_errors.DefinitionInvalidError, engine_errors.TaskFormInvalidError)):
                 body["errors"] = exc.errors
+            if isinstance(exc, engine_errors.DefinitionInvalidError):
+                body["warnings"] = exc.warnings
             return Response(body, status=http_status)
     return exception_handler(exc, context)

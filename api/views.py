@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from engine import selectors as engine_selectors
 from engine.agencies import agency_of, default_agency
+from engine.document_selectors import instance_history_for_user
 from engine.exceptions import DefinitionInvalidError, InstanceNotFoundError, TaskDataInvalidError, TaskNotFoundError
 from engine.models import Agency, HumanTask, HumanTaskStatus
 from engine.services import (
@@ -25,11 +26,12 @@ from engine.services import (
 from processes import selectors as process_selectors
 from processes.bpmn_xml import parse_xml
 from processes.diagram import render_svg
-from processes.services import definition_deploy
+from processes.services import definition_check, definition_deploy
 
 from . import serializers
 from .filters import HumanTaskFilter, InstanceFilter, lists_open_tasks
 from .pagination import KeysetCursorPagination
+from .versions import DefinitionVersionsMixin
 
 
 def _deploy_agency(user, agency_code):
@@ -55,7 +57,9 @@ def _svg_response(svg_bytes):
     return HttpResponse(svg_bytes, content_type="image/svg+xml")
 
 
-class ProcessDefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ProcessDefinitionViewSet(
+    DefinitionVersionsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     serializer_class = serializers.DefinitionSerializer
     filterset_fields = ["key"]
     ordering_fields = ["key", "version", "deployed_at"]
@@ -66,9 +70,10 @@ class ProcessDefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     @extend_schema(
         request={"multipart/form-data": serializers.DefinitionUploadSerializer},
         responses={
-            201: serializers.DefinitionSerializer,
+            201: OpenApiResponse(serializers.DefinitionSerializer, description="Deployed; `warnings` added."),
             200: OpenApiResponse(serializers.DefinitionSerializer, description="Identical file already deployed."),
-            400: OpenApiResponse(description="Invalid BPMN: `errors` lists message, line and element_id."),
+            400: OpenApiResponse(description="Invalid BPMN: `errors` (and `warnings`) list severity, code, "
+                                 "message, line and element_id."),
         },
     )
     def create(self, request):
@@ -78,11 +83,38 @@ class ProcessDefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         uploaded = upload.validated_data["file"]
         agency = _deploy_agency(request.user, upload.validated_data.get("agency"))
         form_files = {form.name: form.read() for form in upload.validated_data["forms"]}
+        decision_files = {dmn.name: dmn.read() for dmn in upload.validated_data["decisions"]}
         definition, created = definition_deploy(
-            content=uploaded.read(), filename=uploaded.name, actor=request.user, agency=agency, form_files=form_files
+            content=uploaded.read(), filename=uploaded.name, actor=request.user, agency=agency, form_files=form_files,
+            decision_files=decision_files,
         )
         body = serializers.DefinitionSerializer(definition).data
+        body["warnings"] = definition.validation_report.get("warnings", [])
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(
+        request={"multipart/form-data": serializers.DefinitionUploadSerializer},
+        responses={200: OpenApiResponse(description="The validation report: valid, errors, warnings.")},
+    )
+    @action(detail=False, methods=["post"], parser_classes=[MultiPartParser, FormParser])
+    def validate(self, request):
+        """Dry run of a deploy: the full validation report of the upload; nothing is deployed."""
+        upload = serializers.DefinitionUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        agency = _deploy_agency(request.user, upload.validated_data.get("agency"))
+        form_files = {form.name: form.read() for form in upload.validated_data["forms"]}
+        decision_files = {dmn.name: dmn.read() for dmn in upload.validated_data["decisions"]}
+        report = definition_check(
+            content=upload.validated_data["file"].read(), actor=request.user, agency=agency, form_files=form_files,
+            decision_files=decision_files,
+        )
+        return Response(report.as_dict())
+
+    @extend_schema(responses={200: OpenApiResponse(description="The report stored when the version was deployed.")})
+    @action(detail=True, methods=["get"])
+    def validation(self, request, pk=None):
+        definition = self.get_object()
+        return Response({"valid": True, "errors": [], "warnings": [], **definition.validation_report})
 
     @extend_schema(responses={(200, "image/svg+xml"): OpenApiResponse(description="The process as SVG.")})
     @action(detail=True, methods=["get"], url_path="diagram.svg")
@@ -133,7 +165,7 @@ class ProcessInstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, v
     @action(detail=True, methods=["get"])
     def history(self, request, pk=None):
         instance = self.get_object()
-        events = engine_selectors.instance_history(instance)
+        events = instance_history_for_user(instance, request.user)
         page = self.paginate_queryset(events)
         return self.get_paginated_response(serializers.HistoryEventSerializer(page, many=True).data)
 

@@ -15,8 +15,8 @@ from django.db.models import Q
 
 from .agencies import membership_of
 from .exceptions import DocumentNotFoundError, InstanceNotFoundError, TaskNotFoundError
-from .models import Comment, Document, HumanTask
-from .selectors import human_task_list_for_user, human_task_visible_to, instance_list_for_user
+from .models import Comment, Document, EventType, HumanTask
+from .selectors import human_task_list_for_user, human_task_visible_to, instance_history, instance_list_for_user
 
 
 def instance_visible_to(instance, user):
@@ -97,3 +97,20 @@ def comment_list_for_task(task, user):
     if not sees_internal_comments(user, task.instance):
         comments = comments.filter(internal=False)
     return comments.select_related("author").order_by("created_at", "id")
+
+
+def instance_history_for_user(instance, user):
+    """The instance's history as ``user`` may read it.
+
+    The events of internal comments are staff-only like the comments, and an event about a document on
+    a task is shown only to those who may see that task (its file name can say more than the task).
+    """
+    events = instance_history(instance)
+    if not sees_internal_comments(user, instance):
+        events = events.exclude(event_type=EventType.COMMENT_ADDED, details__internal=True)
+    if not user.is_superuser:
+        hidden_documents = Q(event_type=EventType.DOCUMENT_ATTACHED, human_task__isnull=False) & ~Q(
+            human_task__in=human_task_list_for_user(user).values("pk")
+        )
+        events = events.exclude(hidden_documents)
+    return events

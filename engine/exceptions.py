@@ -6,11 +6,15 @@ class EngineError(Exception):
 
 
 class DefinitionInvalidError(EngineError):
-    """A BPMN file could not be deployed; ``errors`` lists what is wrong, with line and element."""
+    """A BPMN file could not be deployed; ``errors`` lists what is wrong, with line and element.
 
-    def __init__(self, message, errors=None):
+    ``warnings`` are the validation report's warnings (``processes.report``), returned alongside.
+    """
+
+    def __init__(self, message, errors=None, warnings=None):
         super().__init__(message)
         self.errors = list(errors or [])
+        self.warnings = list(warnings or [])
 
 
 class DefinitionNotFoundError(EngineError):
@@ -109,9 +113,26 @@ class MessageNotCorrelatedError(EngineError):
     """No instance the sender may address waits for a message with that name and correlation key."""
 
 
+class MigrationInvalidError(EngineError):
+    """Instances cannot be migrated between these two definitions (another process key or agency, the same version)."""
+
+
 class ProcessStepError(EngineError):
     """Running the process failed at an element (a script, a condition, a gateway with no way out)."""
 
     def __init__(self, message, element_id=None):
         super().__init__(message)
         self.element_id = element_id
+
+
+class DecisionEvaluationError(EngineError):
+    """A DMN decision could not be evaluated (no decision table, a UNIQUE or ANY conflict, a failing cell).
+
+    ``decision_id``, ``rule`` (1-based index, or None) and ``line`` say where in the DMN file.
+    """
+
+    def __init__(self, message, decision_id=None, rule=None, line=None):
+        super().__init__(message)
+        self.decision_id = decision_id
+        self.rule = rule
+        self.line = line

@@ -1,23 +1,29 @@
-"""Pictures of a BPMN process, drawn with Graphviz.
+"""Pictures of a BPMN process: as the designer drew it, else laid out by Graphviz.
 
-``render_svg`` and ``render_png`` lay out one process of a parsed BPMN file
-left to right: events are small circles and gateways small diamonds (their
-names written beside them), activities rounded boxes, sequence flows arrows,
-and expanded sub-processes clusters around their contents. The layout comes from Graphviz,
-not from the file's DI shapes, so files without diagram information render too.
+When the file holds a complete drawing of the process (BPMN DI), ``render_svg``
+draws it at the designer's positions (``processes.diagram_di``) and ``render_png``
+converts that SVG with ``rsvg-convert`` (Debian package librsvg2-bin).
 
-Every Graphviz node is named after its BPMN element id and carries it as
-``id``, so the SVG ``<g id="...">`` of a node is the element id and later
-overlays (current task, history) can find it. ``highlight`` fills chosen
-elements with a colour.
+Otherwise Graphviz lays the process out left to right: events are small circles
+and gateways small diamonds (their names written beside them), activities
+rounded boxes, sequence flows arrows, and expanded sub-processes clusters around
+their contents, so files without diagram information render too.
 
-All text taken from the file goes through ``graphviz.escape``: quotes, angle
-brackets and backslashes are shown literally, never interpreted.
+In both pictures every element is an SVG ``<g id="...">`` named by its BPMN
+element id (and, in ``class``, its BPMN type), so later overlays (current task,
+history) can find it. ``highlight`` fills chosen elements with a colour.
 
-Plain Python + lxml + graphviz only: no Django, no SpiffWorkflow.
+All text taken from the file goes through ``graphviz.escape`` (or lxml, for
+drawn pictures): quotes, angle brackets and backslashes are shown literally,
+never interpreted.
+
+Plain Python + lxml + graphviz (+ rsvg-convert for drawn PNGs): no Django, no SpiffWorkflow.
 """
 
 from __future__ import annotations
+
+import shutil
+import subprocess
 
 import graphviz
 from lxml import etree
@@ -31,6 +37,7 @@ from processes.bpmn_xml import (
     local_name,
     process_element,
 )
+from processes.diagram_di import di_svg
 
 FONT = "Helvetica"
 
@@ -38,18 +45,41 @@ FONT = "Helvetica"
 _SYMBOL = {"fixedsize": "true", "width": "0.4", "height": "0.4"}
 
 
+SVG_TO_PNG = "rsvg-convert"
+SVG_TO_PNG_SECONDS = 30
+
+
 class DiagramUnavailableError(EngineError):
-    """Graphviz's ``dot`` program is not installed, so no diagram can be drawn."""
+    """The program that draws the diagram (Graphviz's ``dot``, or ``rsvg-convert`` for PNG) is not installed."""
 
 
 def render_svg(tree, process_id: str, highlight: dict[str, str] | None = None) -> bytes:
     """SVG picture of the process; ``highlight`` maps element id -> fill colour."""
-    return _render(tree, process_id, highlight, "svg")
+    drawn = di_svg(tree, process_id, highlight or {})
+    return drawn if drawn is not None else _render(tree, process_id, highlight, "svg")
 
 
 def render_png(tree, process_id: str, highlight: dict[str, str] | None = None) -> bytes:
     """PNG picture of the process; same arguments as ``render_svg``."""
-    return _render(tree, process_id, highlight, "png")
+    drawn = di_svg(tree, process_id, highlight or {})
+    return svg_to_png(drawn) if drawn is not None else _render(tree, process_id, highlight, "png")
+
+
+def svg_to_png(svg: bytes) -> bytes:
+    """The SVG rasterised by ``rsvg-convert`` (librsvg: no scripts, no network)."""
+    program = shutil.which(SVG_TO_PNG)
+    if program is None:
+        raise DiagramUnavailableError(
+            "Cannot draw the PNG diagram: 'rsvg-convert' is not installed. "
+            "Install librsvg2-bin (for example 'apt-get install librsvg2-bin')."
+        )
+    try:
+        finished = subprocess.run(  # noqa: S603 - fixed program, the SVG goes through stdin
+            [program, "--format=png"], input=svg, capture_output=True, timeout=SVG_TO_PNG_SECONDS, check=True
+        )
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as problem:
+        raise DiagramUnavailableError(f"rsvg-convert could not draw the diagram: {problem}") from None
+    return finished.stdout
 
 
 def _render(tree, process_id: str, highlight: dict[str, str] | None, image_format: str) -> bytes:
@@ -127,7 +157,8 @@ def _node_attributes(element: etree._Element, highlight: dict[str, str]) -> dict
     element_id = element.get("id")
     shape = _shape(local_name(element))
     text_place = "xlabel" if shape.get("fixedsize") else "label"
-    attributes = {"id": graphviz.escape(element_id), "label": "", text_place: _label(element), **shape}
+    attributes = {"id": graphviz.escape(element_id), "class": local_name(element), "label": "",
+                  text_place: _label(element), **shape}
     return _fill(attributes, highlight.get(element_id))
 
 

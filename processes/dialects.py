@@ -105,16 +105,23 @@ def _plain(source):
             raise juel_problem from None
 
 
+def _is_plain(text, language):
+    """Text with no tool marker (``${}``, ``#{}``, ``=``) nor a declared language."""
+    text = text.strip()
+    return not (language or "").strip() and not text.startswith("=") and not is_camunda_expression(text)
+
+
 def _enclosing_element(node):
     while node is not None and node.get("id") is None:
         node = node.getparent()
     return node
 
 
-def _located(node, message):
+def _located(node, message, code="expression_invalid"):
+    """An error dict (``processes.bpmn_xml.error``) with the validation report's ``code``."""
     owner = _enclosing_element(node)
     element_id = owner.get("id") if owner is not None else None
-    return error(message, node.sourceline, element_id)
+    return {**error(message, node.sourceline, element_id), "code": code}
 
 
 def _iter(scope, *tags):
@@ -133,6 +140,8 @@ def _translate_conditions(scope):
             try:
                 node.text = to_sandbox(text, node.get("language"))
             except ExpressionOutsideSubset as problem:
+                if _is_plain(text, node.get("language")):
+                    continue  # neither JUEL nor FEEL: the restricted evaluator's compile check says why
                 errors.append(_located(node, f"Condition outside the safe subset: {text!r}: {problem}."))
     return errors
 
@@ -141,7 +150,8 @@ def _translate_timers(scope):
     errors = []
     for definition in _iter(scope, "timerEventDefinition"):
         if not any(definition.find(f"{{{BPMN_NS}}}{tag}") is not None for tag in _TIMER_TAGS):
-            errors.append(_located(definition, "The timer has no timeDate, timeDuration or timeCycle."))
+            message = "The timer has no timeDate, timeDuration or timeCycle."
+            errors.append(_located(definition, message, "timer_invalid"))
     for tag in _TIMER_TAGS:
         for node in _iter(scope, tag):
             text = (node.text or "").strip()
@@ -156,7 +166,7 @@ def _translate_timers(scope):
     return errors
 
 
-def _open_ungated_gateway_flows(scope):
+def _open_ungated_gateway_flows(scope, notes):
     for gateway in _iter(scope, "exclusiveGateway", "inclusiveGateway"):
         container, gateway_id = gateway.getparent(), gateway.get("id")
         for flow in container.iterchildren(f"{{{BPMN_NS}}}sequenceFlow"):
@@ -167,6 +177,11 @@ def _open_ungated_gateway_flows(scope):
                 condition = etree.SubElement(flow, f"{{{BPMN_NS}}}conditionExpression")
             if not (condition.text or "").strip():
                 condition.text = "True"
+                notes.append(error(
+                    f"Sequence flow '{flow.get('id')}' leaves gateway '{gateway_id}' without a condition and is not "
+                    "its default flow: it is always open (BPMN 2.0), so "
+                    + ("it is taken whenever no flow before it is." if etree.QName(gateway).localname
+                       == "exclusiveGateway" else "it is always taken."), flow.sourceline, flow.get("id")))
 
 
 ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
@@ -213,10 +228,11 @@ def _dangling_event_references(root, scope):
                 continue
             target = targets.get(reference.split(":")[-1])
             if target is None:
-                errors.append(_located(node, f"{definition_tag} {attribute} '{reference}' names no bpmn:{target_tag}."))
+                message = f"{definition_tag} {attribute} '{reference}' names no bpmn:{target_tag}."
+                errors.append(_located(node, message, "event_reference_invalid"))
             elif target_tag in ("message", "signal") and not (target.get("name") or "").strip():
                 message = f"bpmn:{target_tag} '{reference}' has no name; events are matched by name."
-                errors.append(_located(node, message))
+                errors.append(_located(node, message, "event_reference_invalid"))
     return errors
 
 
@@ -305,7 +321,8 @@ def _end_implicitly(scope):
 
 def _boundary_events_without_definition(scope):
     return [
-        _located(event, "A boundary event needs an event definition (timer, message, error, escalation, ...).")
+        _located(event, "A boundary event needs an event definition (timer, message, error, escalation, ...).",
+                 "event_definition_missing")
         for event in _iter(scope, "boundaryEvent")
         if not any(etree.QName(child).localname.endswith("EventDefinition") or
                    etree.QName(child).localname == "eventDefinitionRef" for child in event.iterchildren(etree.Element))
@@ -331,8 +348,10 @@ def _scope(root, process_id):
     return scope
 
 
-def prepare_for_engine(tree, process_id):
-    """Rewrite ``tree`` in place for the engine (see the module docstring); returns the errors found.
+def prepare_for_engine(tree, process_id, notes=None):
+    """Rewrite ``tree`` in place for the engine (see the module docstring); returns the errors found
+    (error dicts with a ``code``). ``notes`` (a list) receives what an analyst should know (flows that
+    were opened), as error dicts.
 
     Only the process to run and the processes it calls are looked at: the other pools of a
     collaboration (often drawn, not executable) are not run, so their contents cannot reject the file.
@@ -341,7 +360,7 @@ def prepare_for_engine(tree, process_id):
     scope = _scope(root, process_id)
     _mark_executable(root, process_id)
     _split_activity_outflows(scope)
-    _open_ungated_gateway_flows(scope)
+    _open_ungated_gateway_flows(scope, notes if notes is not None else [])
     _start_implicitly(scope)
     _end_implicitly(scope)
     return (_translate_conditions(scope) + _translate_timers(scope) + _zeebe_scripts(scope)
@@ -353,3 +372,25 @@ def engine_root(content, process_id):
     tree = parse_xml(content)
     prepare_for_engine(tree, process_id)
     return tree.getroot()
+
+
+_REPEATED_BY_TRANSLATION = frozenset({"condition_invalid", "timer_invalid", "script_invalid"})
+
+
+def apply_dialects(tree, process_id, report):
+    """``prepare_for_engine`` for the validation report: its errors under their codes, opened flows as
+    ``gateway_flow_always_open`` warnings."""
+    notes = []
+    for item in prepare_for_engine(tree, process_id, notes):
+        report.error(item["code"], item["message"], element_id=item["element_id"], line=item["line"])
+    for note in notes:
+        report.warning("gateway_flow_always_open", note["message"], element_id=note["element_id"],
+                       line=note["line"])
+
+
+def drop_repeated_expression_errors(report):
+    """An expression the translator refused is still in the tree as written, so the compile checks refuse
+    it too: keep only the translator's reason."""
+    refused = {(issue.element_id, issue.line) for issue in report.issues if issue.code == "expression_invalid"}
+    report.issues[:] = [issue for issue in report.issues if not (
+        issue.code in _REPEATED_BY_TRANSLATION and (issue.element_id, issue.line) in refused)]

@@ -54,7 +54,7 @@ def normalize_duration(text):
     return text.upper()
 
 
-def _properties(element):
+def extension_properties(element):
     """Extension properties of one element, from all three dialects: {name: (value, line)}."""
     found = {}
     extensions = [child for child in element if isinstance(child.tag, str) and child.tag.endswith("extensionElements")]
@@ -95,12 +95,12 @@ class _Reader:
         return None
 
     def read_process(self, process):
-        found = _first(_properties(process), SERVICE_LEVEL_NAMES)
+        found = _first(extension_properties(process), SERVICE_LEVEL_NAMES)
         if found:
             self.levels["process"] = self.duration(found[0], found[1], process.get("id"))
 
     def read_element(self, element, info):
-        properties = _properties(element)
+        properties = extension_properties(element)
         element_id = info.id
         if info.tag in HUMAN_TASKS:
             found = _first(properties, SERVICE_LEVEL_NAMES)

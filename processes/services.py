@@ -10,49 +10,29 @@ from engine import history
 from engine.agencies import membership_of
 from engine.exceptions import DefinitionInvalidError, PermissionDeniedError
 from engine.models import Role, Timer, TimerKind, TimerStatus
-from engine.spiff import parse_process
 from engine.spiff.timer_values import first_occurrence
 
-from .bpmn_xml import check_bpmn_structure, executable_processes, parse_xml
-from .dialects import prepare_for_engine
-from .extensions import element_catalog
+from .bpmn_xml import parse_xml
 from .models import ProcessDefinition
 from .service_levels import CONFIG_FILENAME as SERVICE_LEVELS_FILENAME
-from .service_levels import read_service_levels
-from .validation import check_runnable_parts
+from .step_texts import read_step_texts
+from .validation import definition_report
 
 
-def _called_process_ids(tree):
-    root = tree.getroot()
-    return {node.get("calledElement") for node in root.iter("{*}callActivity") if node.get("calledElement")}
+def definition_validate(*, content, known_process_keys=frozenset(), decision_files=None):
+    """Check an uploaded file; returns (tree, process info, parsed). Raises ``DefinitionInvalidError``
+    with every error of the report (``processes.validation.definition_report``)."""
+    checked = definition_report(content=content, known_process_keys=known_process_keys,
+                                decision_files=decision_files)
+    checked.report.raise_for_errors()
+    return checked.tree, checked.process, checked.parsed
 
 
-def _main_process(tree):
-    """The process to deploy: the executable one no call activity calls (the first, if several)."""
-    candidates = executable_processes(tree)
-    if not candidates:
-        raise DefinitionInvalidError(
-            "The file has no executable process.",
-            [{"message": "No bpmn:process is executable (isExecutable=\"true\").", "line": None,
-              "element_id": None}],
-        )
-    called = _called_process_ids(tree)
-    top_level = [process for process in candidates if process.id not in called]
-    return (top_level or candidates)[0]
-
-
-def definition_validate(*, content):
-    """Check an uploaded file; returns (tree, process info). Raises ``DefinitionInvalidError``."""
-    tree = parse_xml(content)
-    errors = check_bpmn_structure(tree)
-    if errors:
-        raise DefinitionInvalidError("The BPMN file is not valid.", errors)
-    process = _main_process(tree)
-    errors = prepare_for_engine(tree, process.id) or check_runnable_parts(tree, process.id)
-    if errors:
-        raise DefinitionInvalidError("The process has scripts, conditions or timers that cannot run.", errors)
-    parsed = parse_process(tree.getroot(), process.id)
-    return tree, process, parsed
+def agency_process_keys(agency):
+    """Keys of the processes the agency has deployed (call activities may name them)."""
+    if agency is None:
+        return set()
+    return set(ProcessDefinition.objects.filter(agency=agency).values_list("key", flat=True).distinct())
 
 
 def _require_deployer(actor, agency):
@@ -66,12 +46,22 @@ def _require_deployer(actor, agency):
         raise PermissionDeniedError(f"{actor.get_username()} may deploy only for {membership.agency.code}.")
 
 
+def definition_check(*, content, actor, agency, form_files=None, service_levels_file=None, decision_files=None):
+    """The validation report of a file as deploying it would check it, without deploying (a dry run)."""
+    _require_deployer(actor, agency)
+    checked = definition_report(content=content, known_process_keys=agency_process_keys(agency),
+                                form_files=form_files, service_levels_file=service_levels_file,
+                                decision_files=decision_files)
+    return checked.report
+
+
 def _require_key_of(agency, key):
     owner = ProcessDefinition.objects.filter(key=key).exclude(agency=agency).values_list("agency__code", flat=True)
     owner = owner.first()
     if owner is not None:
         message = f"The process key '{key}' belongs to agency '{owner}'; give the process another id."
-        raise DefinitionInvalidError(message, [{"message": message, "line": None, "element_id": key}])
+        raise DefinitionInvalidError(message, [{"severity": "error", "code": "key_taken", "message": message,
+                                                 "line": None, "element_id": key}])
 
 
 def _checksum(content, form_files):
@@ -82,33 +72,41 @@ def _checksum(content, form_files):
     return digest.hexdigest()
 
 
-def definition_deploy(*, content, filename, actor, agency, form_files=None, service_levels_file=None):
+def definition_deploy(*, content, filename, actor, agency, form_files=None, service_levels_file=None,
+                      decision_files=None):
     """Deploy a BPMN file for ``agency`` as the next version of its process.
 
     ``form_files`` (``{file name: bytes}``) are the JSON Schema forms deployed with it (see
     ``processes.forms``); ``service_levels_file`` is an optional ``service_levels.json`` (see
     ``processes.service_levels``). Identical content (file, the forms it uses and the service
-    levels file) returns the existing version. Returns (definition, created).
+    levels file) returns the existing version. ``decision_files`` (``{file name: bytes}``) are the DMN
+    files its business rule tasks call (see ``engine.dmn``); they are stored with the version and are
+    part of its checksum. Returns (definition, created). Every check runs first
+    (``processes.validation``); errors refuse the deploy, the version stores the report (warnings).
     """
     _require_deployer(actor, agency)
-    tree, process, parsed = definition_validate(content=content)
-    catalog = element_catalog(tree, process.id, form_files)
-    levels, errors = read_service_levels(tree, process.id, service_levels_file)
-    if errors:
-        raise DefinitionInvalidError("The service levels cannot be read.", errors)
+    decision_files = dict(decision_files or {})
+    checked = definition_report(content=content, known_process_keys=agency_process_keys(agency),
+                                form_files=form_files, service_levels_file=service_levels_file,
+                                decision_files=decision_files)
+    checked.report.raise_for_errors()
+    process, catalog = checked.process, checked.catalog
     _require_key_of(agency, process.id)
     extra_files = dict(catalog.used_form_files)
     if service_levels_file is not None:
         extra_files[SERVICE_LEVELS_FILENAME] = service_levels_file
+    extra_files.update({f"dmn:{name}": data for name, data in decision_files.items()})
     sha256 = _checksum(content, extra_files)
-    text = _as_text(content, tree)
+    text = _as_text(content, checked.tree)
+    texts = read_step_texts(checked.tree, process.id)
     for _attempt in range(3):
         existing = ProcessDefinition.objects.filter(key=process.id, sha256=sha256).first()
         if existing is not None:
             return existing, False
         try:
             with transaction.atomic():
-                definition = _create_version(process, parsed, text, sha256, filename, actor, agency, catalog, levels)
+                definition = _create_version(process, checked, text, sha256, filename, actor, agency,
+                                             decision_texts(decision_files), texts)
             return definition, True
         except IntegrityError:
             continue  # someone deployed the same key at the same moment: take the next number
@@ -123,7 +121,13 @@ def _as_text(content, tree):
         return etree.tostring(tree, xml_declaration=True, encoding="UTF-8").decode("utf-8")
 
 
-def _create_version(process, parsed, text, sha256, filename, actor, agency, catalog, levels):
+def decision_texts(decision_files):
+    """The DMN files as text to store, by file name (decoded as the XML declares; they parsed already)."""
+    return {name: _as_text(data, parse_xml(data)) for name, data in decision_files.items()}
+
+
+def _create_version(process, checked, text, sha256, filename, actor, agency, decision_files, texts):
+    parsed = checked.parsed
     # Lock the current version: a start timer of it firing now (which takes the same lock) finishes
     # first, so the start timers replaced below include the next occurrence it schedules.
     current = ProcessDefinition.objects.select_for_update(no_key=True).filter(key=process.id).order_by("-version")
@@ -136,8 +140,11 @@ def _create_version(process, parsed, text, sha256, filename, actor, agency, cata
         sha256=sha256,
         filename=filename or "",
         bpmn_xml=text,
-        element_catalog=catalog.entries,
-        service_levels=levels,
+        element_catalog=checked.catalog.entries,
+        service_levels=checked.service_levels,
+        decision_files=decision_files,
+        validation_report=checked.report.as_dict(),
+        step_texts=texts,
         deployed_by=actor,
     )
     history.record_definition_deployed(definition, actor=actor)

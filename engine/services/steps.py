@@ -7,6 +7,7 @@ Called inside the service's transaction, with the instance row locked.
 from django.utils import timezone
 
 from engine import history
+from engine.dmn import parse_dmn_files
 from engine.exceptions import ScriptError
 from engine.expressions import sandbox
 from engine.models import (
@@ -40,17 +41,25 @@ from .task_setup import task_offer, task_setup
 def parsed_process_of(definition):
     """The definition's parsed spec, from the cache (parsed from the stored file on a miss)."""
     return parsed_process_for(
-        definition.sha256, definition.key, lambda: engine_root(definition.bpmn_xml.encode("utf-8"), definition.key)
+        definition.sha256, definition.key, lambda: engine_root(definition.bpmn_xml.encode("utf-8"), definition.key),
+        lambda: decisions_of(definition),
     )
+
+
+def decisions_of(definition):
+    """The decisions of the DMN files deployed with the definition (``engine.dmn.DecisionSet``)."""
+    return parse_dmn_files({name: text.encode("utf-8") for name, text in (definition.decision_files or {}).items()})
 
 
 def locked_instance(instance_id):
     """The instance row, locked until the transaction ends.
 
-    Only the instance row (``of=("self",)``): a plain FOR UPDATE would also lock the joined definition
-    row, and every step of every instance of that definition would wait for the others.
+    Only the instance row, and without joining the definition: locked with a join (even ``FOR UPDATE
+    OF self``), a row that a migration moved to another version while we waited would be re-checked by
+    PostgreSQL against the old definition row and vanish (DoesNotExist). The definition is read after
+    the lock, so it is the one the instance runs now.
     """
-    return ProcessInstance.objects.select_for_update(of=("self",)).select_related("definition").get(pk=instance_id)
+    return ProcessInstance.objects.select_for_update().get(pk=instance_id)
 
 
 def locked_task(task_id):
@@ -72,6 +81,7 @@ def save_step(instance, runtime, result, *, actor):
     """Store the state and the projections after the engine moved, and record what happened."""
     now = timezone.now()
     history.record_activities_completed(instance, result.finished, actor=actor)
+    history.record_decisions_evaluated(instance, result.finished, actor=actor)
     pending_timers = set(
         Timer.objects.filter(instance=instance, status=TimerStatus.PENDING, kind__in=BPMN_TIMER_KINDS)
         .values_list("spiff_task_id", flat=True)

@@ -12,10 +12,10 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimeDateEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
-from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
 
 from engine.exceptions import DefinitionInvalidError
 
+from .decisions import EngineBpmnParser
 from .messages import declared_correlation_keys
 from .types import StartTimer
 
@@ -75,20 +75,29 @@ def _connect_implicit_ends(process_spec):
         task_spec.connect(process_spec.end)
 
 
-def parse_process(root, process_id):
+def _validation_message(error):
+    """SpiffWorkflow's message and notes, without the ". " its ``__str__`` appends even with no notes."""
+    parts = [str(part).strip() for part in (*error.args[:1], *getattr(error, "notes", [])) if str(part).strip()]
+    text = " ".join(part if part.endswith(".") else part + "." for part in parts)
+    return text or type(error).__name__
+
+
+def parse_process(root, process_id, decisions=None):
     """Parse one process out of a (safely parsed) lxml document root into a ``ParsedProcess``.
 
+    ``decisions`` (an ``engine.dmn.DecisionSet``) are the decisions its business rule tasks may call.
     Raises ``DefinitionInvalidError`` with line and element id when SpiffWorkflow rejects it.
     """
-    parser = BpmnDmnParser()
+    parser = EngineBpmnParser(decisions)
     try:
         parser.add_bpmn_xml(root, filename=f"{process_id}.bpmn")
         spec = parser.get_spec(process_id)
         subprocess_specs = parser.get_subprocess_specs(process_id)
     except ValidationException as error:
         element_id = getattr(error, "id", "") or None
-        detail = {"message": str(error), "line": _line_of(root, element_id), "element_id": element_id}
-        raise DefinitionInvalidError(f"The process '{process_id}' cannot be executed: {error}", [detail])
+        message = _validation_message(error)
+        detail = {"message": message, "line": _line_of(root, element_id), "element_id": element_id}
+        raise DefinitionInvalidError(f"The process '{process_id}' cannot be executed: {message}", [detail])
     except Exception as error:  # noqa: BLE001
         # SpiffWorkflow reports some malformed models with plain Python errors (KeyError, IndexError,
         # AttributeError...): an upload must get a clear 400, never a crash.
@@ -134,6 +143,10 @@ class _SpecCache:
 SPEC_CACHE = _SpecCache(SPEC_CACHE_SIZE)
 
 
-def parsed_process_for(sha256, process_id, load_root):
-    """The cached ``ParsedProcess`` of a definition; ``load_root`` gives its lxml root on a miss."""
-    return SPEC_CACHE.get_or_parse((sha256, process_id), lambda: parse_process(load_root(), process_id))
+def parsed_process_for(sha256, process_id, load_root, load_decisions=None):
+    """The cached ``ParsedProcess`` of a definition; on a miss ``load_root`` gives its lxml root and
+    ``load_decisions`` (if given) its ``DecisionSet``."""
+    return SPEC_CACHE.get_or_parse(
+        (sha256, process_id),
+        lambda: parse_process(load_root(), process_id, load_decisions() if load_decisions else None),
+    )

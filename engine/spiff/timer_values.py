@@ -47,3 +47,19 @@ def cycle_interval(expression):
     """The interval between occurrences of a cycle timer."""
     _cycles, _start, interval = TimerEventDefinition.parse_iso_recurring_interval(_value_of(expression))
     return interval if interval > timedelta(0) else timedelta(seconds=1)
+
+
+_PARSERS = {
+    "date": TimerEventDefinition.get_datetime,
+    "duration": TimerEventDefinition.parse_iso_duration,
+    "cycle": TimerEventDefinition.parse_iso_recurring_interval,
+}
+
+
+def timer_text_problem(timer_type, text):
+    """Why ``text`` is not a valid ISO 8601 value for a date, duration or cycle timer; None when it is."""
+    try:
+        _PARSERS[timer_type](text)
+    except Exception as error:  # noqa: BLE001 - SpiffWorkflow reports bad values with assorted errors
+        return str(error) or type(error).__name__
+    return None

@@ -279,3 +279,25 @@ def test_history_records_documents_and_comments(instance, officer, applicant):
     commented = next(event for event in history if event["event_type"] == "comment_added")
     assert commented["actor"] == "officer" and commented["details"]["internal"] is True
     assert "Check with dukcapil." not in str(commented["details"])
+
+
+def test_applicant_history_leaves_out_internal_comments_and_officer_task_documents(instance, task, officer,
+                                                                                     applicant):
+    """The applicant's history omits internal-comment events and documents on tasks they cannot see."""
+    staff = client_for(officer)
+    staff.post(_comments_url(instance), {"text": "Public note."}, format="json")
+    staff.post(_comments_url(instance), {"text": "Check with dukcapil.", "internal": True}, format="json")
+    staff.post(f"/api/v1/tasks/{task.pk}/claim/")
+    assert _upload(staff, f"/api/v1/tasks/{task.pk}/documents/", name="Catatan verifikasi.pdf").status_code == 201
+    assert _upload(client_for(applicant), _documents_url(instance), name="Akta.pdf").status_code == 201
+
+    def kinds(client):
+        history = client.get(f"/api/v1/process-instances/{instance.pk}/history/").json()["results"]
+        return [(event["event_type"], event["details"].get("internal"), event["details"].get("filename"))
+                for event in history if event["event_type"] in ("comment_added", "document_attached")]
+
+    assert kinds(staff) == [
+        ("comment_added", False, None), ("comment_added", True, None),
+        ("document_attached", None, "Catatan verifikasi.pdf"), ("document_attached", None, "Akta.pdf"),
+    ]
+    assert kinds(client_for(applicant)) == [("comment_added", False, None), ("document_attached", None, "Akta.pdf")]

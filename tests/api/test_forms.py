@@ -130,6 +130,7 @@ def test_missing_or_invalid_form_file_is_400_at_deploy(analyst_client):
     missing = _upload(analyst_client, "forms/spiff_form.bpmn")
     assert missing.status_code == 400 and missing.json()["code"] == "definition_invalid"
     assert missing.json()["errors"] == [{
+        "severity": "error", "code": "task_settings_invalid",
         "message": "The form file 'enter-details-schema.json' was not deployed with the model.",
         "line": 11, "element_id": "Activity_EnterDetails",
     }]

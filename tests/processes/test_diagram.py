@@ -1,4 +1,8 @@
-"""Tests of processes.diagram: SVG/PNG pictures of a process drawn with Graphviz."""
+"""Tests of processes.diagram: SVG/PNG pictures of a process laid out by Graphviz.
+
+The fixtures' DI drawings are removed first, so the Graphviz layout is what is tested (pictures
+drawn from DI are tested in test_diagram_di.py).
+"""
 
 import shutil
 from pathlib import Path
@@ -19,7 +23,11 @@ LEAVE_TASKS = {"Task_Review": "Review request", "Task_Record": "Record leave"}
 
 
 def parse_fixture(name: str):
-    return parse_xml((FIXTURES / name).read_bytes())
+    """The fixture without its DI drawing, so that Graphviz lays it out."""
+    tree = parse_xml((FIXTURES / name).read_bytes())
+    for drawing in tree.getroot().findall("{http://www.omg.org/spec/BPMN/20100524/DI}BPMNDiagram"):
+        tree.getroot().remove(drawing)
+    return tree
 
 
 def svg_tree(fixture: str, process_id: str, highlight=None) -> etree._Element:
@@ -53,6 +61,14 @@ def test_every_flow_node_and_flow_has_a_group_with_its_element_id():
     ids = [*LEAVE_TASKS, "Start_Request", "Gateway_Approved", "End_Done", "Flow_Yes", "Flow_No"]
     for element_id in ids:
         group(svg, element_id)
+
+
+@needs_dot
+def test_flow_node_groups_carry_their_bpmn_type_as_class():
+    """Graphviz adds the BPMN type to the node's class, as the drawn pictures have it."""
+    svg = svg_tree("simple_process.bpmn", "Process_Leave")
+    assert group(svg, "Task_Review").get("class") == "node userTask"
+    assert group(svg, "Gateway_Approved").get("class") == "node exclusiveGateway"
 
 
 @needs_dot
