@@ -10,7 +10,9 @@ leaves no data behind. A file ends in one of these outcomes:
   or time limit, or is in an error state), with the reason;
 - ``rejected``: the deploy refused the file with a clear reason (category and message);
 - ``crashed``: anything else, an unexpected exception: a bug of the engine;
-- ``dmn_skipped``: a DMN file (decision tables are not deployed on their own yet).
+- ``dmn_parsed`` / ``dmn_rejected``: a DMN file read by ``engine.dmn.parse_dmn`` (decisions are
+  deployed with the BPMN files whose business rule tasks call them: the DMN files beside a BPMN file
+  are deployed with it, as ``import_designs`` does), or refused with the reason.
 
 Messages are never delivered: a process waiting for one stops there, which is counted, not hidden.
 """
@@ -31,6 +33,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from engine.agencies import agency_ensure
+from engine.dmn import parse_dmn
 from engine.exceptions import DefinitionInvalidError, EngineError
 from engine.forms import task_form
 from engine.models import (
@@ -46,7 +49,7 @@ from engine.models import (
 from engine.services import human_task_complete, instance_start, timer_fire
 from engine.services.steps import runtime_of
 
-from .library import form_files_for, service_levels_file_for
+from .library import decision_files_for, form_files_for, service_levels_file_for
 from .services import definition_deploy
 
 MANIFEST_NAME = "MANIFEST.tsv"
@@ -56,7 +59,7 @@ DEFAULT_STEP_LIMIT = 100
 RUNNER_AGENCY = "conformance"
 RUNNER_USERNAME = "conformance-runner"
 
-OUTCOMES = ("ran_to_end", "stopped", "rejected", "crashed", "dmn_skipped")
+OUTCOMES = ("ran_to_end", "stopped", "rejected", "crashed", "dmn_parsed", "dmn_rejected")
 
 
 class _TimeLimitReached(BaseException):
@@ -87,7 +90,8 @@ class SourceCounts:
     stopped: int = 0
     rejected: int = 0
     crashed: int = 0
-    dmn_skipped: int = 0
+    dmn_parsed: int = 0
+    dmn_rejected: int = 0
 
     def add(self, result):
         self.files += 1
@@ -199,7 +203,7 @@ def check_file(path, source, *, relative=None, time_limit=DEFAULT_TIME_LIMIT, st
     try:
         content = path.read_bytes()
         if is_dmn(path, content):
-            result.outcome, result.category = "dmn_skipped", "DMN not yet supported"
+            _check_dmn(path, content, result)
             return result
         with _time_limit(time_limit), transaction.atomic():
             try:
@@ -223,6 +227,18 @@ def check_file(path, source, *, relative=None, time_limit=DEFAULT_TIME_LIMIT, st
     return result
 
 
+def _check_dmn(path, content, result):
+    try:
+        decisions = parse_dmn(content, path.name)
+    except DefinitionInvalidError as error:
+        result.outcome = "dmn_rejected"
+        _category, result.message = rejection_reason(error)
+        result.category = "DMN file refused" if "not well-formed" not in result.message else "invalid XML (DMN)"
+        return
+    result.outcome, result.category = "dmn_parsed", "parsed"
+    result.message = f"{len(decisions.decisions)} decision(s)"
+
+
 def _runner():
     user, _created = get_user_model().objects.get_or_create(
         username=RUNNER_USERNAME, defaults={"is_superuser": True, "is_staff": True}
@@ -236,6 +252,7 @@ def _deploy_and_run(path, content, result, step_limit, stage):
         definition, _created = definition_deploy(
             content=content, filename=path.name, actor=None, agency=agency,
             form_files=form_files_for(path), service_levels_file=service_levels_file_for(path),
+            decision_files=decision_files_for(path),
         )
     except DefinitionInvalidError as error:
         result.outcome = "rejected"
@@ -424,8 +441,8 @@ def run_corpus(root, *, time_limit=DEFAULT_TIME_LIMIT, step_limit=DEFAULT_STEP_L
     return report
 
 
-_COLUMNS = ("files", "deployed", "ran_to_end", "stopped", "rejected", "crashed", "dmn_skipped")
-_HEADINGS = ("files", "deployed", "ran to end", "stopped", "rejected", "crashed", "DMN skipped")
+_COLUMNS = ("files", "deployed", "ran_to_end", "stopped", "rejected", "crashed", "dmn_parsed", "dmn_rejected")
+_HEADINGS = ("files", "deployed", "ran to end", "stopped", "rejected", "crashed", "DMN parsed", "DMN rejected")
 
 
 def format_table(report, folder_depth=0):

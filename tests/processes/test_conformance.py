@@ -24,14 +24,16 @@ def _row(printed, source):
 
 
 def test_command_prints_a_table_per_source_with_totals():
-    """files, deployed, ran to end, stopped, rejected, crashed, DMN skipped: per top folder and in total."""
+    """files, deployed, ran to end, stopped, rejected, crashed, DMN parsed / rejected: per folder and in total."""
     out = StringIO()
     call_command("conformance", str(CORPUS), "--no-progress", stdout=out)
     printed = out.getvalue()
-    assert _row(printed, "camunda7") == [2, 1, 1, 0, 1, 0, 0]
-    assert _row(printed, "bpmnio") == [3, 1, 0, 1, 1, 0, 1]
-    assert _row(printed, "TOTAL") == [5, 2, 1, 1, 2, 0, 1]
+    assert _row(printed, "camunda7") == [2, 1, 1, 0, 1, 0, 0, 0]
+    assert _row(printed, "bpmnio") == [2, 1, 0, 1, 1, 0, 0, 0]
+    assert _row(printed, "dmn") == [2, 0, 0, 0, 0, 0, 1, 1]
+    assert _row(printed, "TOTAL") == [6, 2, 1, 1, 2, 0, 1, 1]
     assert "condition outside the safe subset" in printed and "not executable (isExecutable=false)" in printed
+    assert "DMN file refused" in printed
 
 
 def test_verbose_names_each_file_and_its_reason():
@@ -42,6 +44,8 @@ def test_verbose_names_each_file_and_its_reason():
     assert "ran_to_end  camunda7/runs_to_end.bpmn  ran to end" in lines
     waiting = next(line for line in lines if "waits_for_message" in line)
     assert waiting.startswith("stopped") and "'documents_received'" in waiting
+    refused_decision = next(line for line in lines if "broken_hit_policy" in line)
+    assert refused_decision.startswith("dmn_rejected") and "SOMETIMES" in refused_decision
     refused = next(line for line in lines if "method_call" in line)
     assert "getVariable" in refused and "line 9" in refused and "'f2'" in refused
 
@@ -51,10 +55,10 @@ def test_json_output_and_progress_bar():
     out, err = StringIO(), StringIO()
     call_command("conformance", str(CORPUS), "--json", stdout=out, stderr=err)
     report = json.loads(out.getvalue())
-    assert report["totals"]["ran_to_end"] == 1 and report["sources"]["bpmnio"]["dmn_skipped"] == 1
+    assert report["totals"]["ran_to_end"] == 1 and report["sources"]["dmn"]["dmn_parsed"] == 1
     outcomes = {item["path"]: item["outcome"] for item in report["files"]}
     assert outcomes["bpmnio/diagram_only.bpmn"] == "rejected"
-    assert "[##############################] 5/5" in err.getvalue()
+    assert "[##############################] 6/6" in err.getvalue()
 
 
 def test_run_leaves_no_data_behind():
@@ -68,7 +72,7 @@ def test_run_leaves_no_data_behind():
 def test_without_manifest_files_are_grouped_by_top_folder(tmp_path):
     """No MANIFEST.tsv: every BPMN/DMN file counts, under its top folder's name."""
     files = corpus_files(CORPUS)
-    assert {source for _path, source in files} == {"bpmnio", "camunda7"} and len(files) == 5
+    assert {source for _path, source in files} == {"bpmnio", "camunda7", "dmn"} and len(files) == 6
 
 
 def test_manifest_names_the_sources(tmp_path):
@@ -127,5 +131,5 @@ def test_rows_per_folder_instead_of_per_source(tmp_path):
         (tmp_path / "suite" / tool / name).write_bytes((CORPUS / "camunda7" / name).read_bytes())
     out = StringIO()
     call_command("conformance", str(tmp_path), "--no-progress", "--by-folder", "2", stdout=out)
-    assert _row(out.getvalue(), "suite/Tool A 1.0") == [1, 1, 1, 0, 0, 0, 0]
-    assert _row(out.getvalue(), "suite/Tool B 2.0") == [1, 0, 0, 0, 1, 0, 0]
+    assert _row(out.getvalue(), "suite/Tool A 1.0") == [1, 1, 1, 0, 0, 0, 0, 0]
+    assert _row(out.getvalue(), "suite/Tool B 2.0") == [1, 0, 0, 0, 1, 0, 0, 0]
