@@ -169,7 +169,11 @@ def corpus_files(root):
 
 
 def is_dmn(path, content):
-    return path.name.lower().endswith(".dmn") or b"www.omg.org/spec/DMN/" in content[:4000]
+    """A .dmn file, or an XML file in the DMN namespace that is not BPMN (BPMN files may declare DMN's)."""
+    if path.name.lower().endswith(".dmn"):
+        return True
+    head = content[:4000]
+    return b"www.omg.org/spec/DMN/" in head and b"www.omg.org/spec/BPMN/20100524/MODEL" not in head
 
 
 # --- running one file ---
