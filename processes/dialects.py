@@ -21,6 +21,8 @@ whenever a definition's spec is parsed from its stored file, so both see the sam
 - **Several outgoing flows from an activity** are an implicit split (BPMN 2.0, 13.2.1): a parallel
   gateway when none is conditional, else an inclusive one (which keeps the activity's default flow),
   is put after the activity, since SpiffWorkflow accepts several outgoing flows only from gateways.
+- **Link events** (a "go to" within one process level, BPMN 2.0 10.5.6) become a sequence flow from
+  each throwing link event to the catching one of the same name, which SpiffWorkflow lacks.
 - **A sub-process (or process) without a start event** starts every flow node that has no incoming
   flow (BPMN 2.0, 10.5.6 and 13.2.1): a start event is added, with a parallel gateway when there are
   several such nodes. A sub-process without an end event gets one, reached from every node without an
@@ -283,6 +285,32 @@ def _split_activity_outflows(scope):
                 node.remove(reference)
 
 
+def _link_name(event):
+    definition = event.find(f"{{{BPMN_NS}}}linkEventDefinition")
+    return None if definition is None else (definition.get("name") or definition.get("id") or "").strip()
+
+
+def _connect_links(scope):
+    errors = []
+    for container in _iter(scope, *_CONTAINERS):
+        catchers = {}
+        for event in container.iterchildren(f"{{{BPMN_NS}}}intermediateCatchEvent"):
+            if _link_name(event):
+                catchers.setdefault(_link_name(event), event)
+        for event in container.iterchildren(f"{{{BPMN_NS}}}intermediateThrowEvent"):
+            name = _link_name(event)
+            if not name:
+                continue
+            target = catchers.get(name)
+            if target is None:
+                errors.append(_located(event, f"Link event '{name}' has no catching link event of that name "
+                                       "in the same process or sub-process.", "event_reference_invalid"))
+                continue
+            _new_element(container, "sequenceFlow", len(container), id=f"{event.get('id')}__link",
+                         sourceRef=event.get("id"), targetRef=target.get("id"))
+    return errors
+
+
 def _start_implicitly(scope):
     for container in _iter(scope, *_CONTAINERS):
         if container.get("triggeredByEvent") == "true" or container.find(f"{{{BPMN_NS}}}startEvent") is not None:
@@ -359,11 +387,12 @@ def prepare_for_engine(tree, process_id, notes=None):
     root = tree.getroot() if hasattr(tree, "getroot") else tree
     scope = _scope(root, process_id)
     _mark_executable(root, process_id)
+    link_errors = _connect_links(scope)
     _split_activity_outflows(scope)
     _open_ungated_gateway_flows(scope, notes if notes is not None else [])
     _start_implicitly(scope)
     _end_implicitly(scope)
-    return (_translate_conditions(scope) + _translate_timers(scope) + _zeebe_scripts(scope)
+    return (link_errors + _translate_conditions(scope) + _translate_timers(scope) + _zeebe_scripts(scope)
             + _dangling_event_references(root, scope) + _boundary_events_without_definition(scope))
 
 

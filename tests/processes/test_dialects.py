@@ -243,3 +243,19 @@ def test_boundary_event_without_definition_is_refused_on_it(agency):
     with pytest.raises(DefinitionInvalidError) as raised:
         definition_deploy(content=_bpmn(body), filename="t.bpmn", actor=None, agency=agency)
     assert raised.value.errors[0]["element_id"] == "edge"
+
+
+def test_link_events_jump_to_the_catching_event_of_the_same_name(agency):
+    """A throwing link event continues at the catching link event of its name (a go-to)."""
+    body = """<bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="go" />
+              <bpmn:intermediateThrowEvent id="go"><bpmn:linkEventDefinition name="page2" />
+              </bpmn:intermediateThrowEvent>
+              <bpmn:intermediateCatchEvent id="arrive"><bpmn:linkEventDefinition name="page2" />
+              </bpmn:intermediateCatchEvent>
+              <bpmn:sequenceFlow id="f1" sourceRef="arrive" targetRef="end_yes" /><bpmn:endEvent id="end_yes" />"""
+    assert _ended_at(agency, _bpmn(body), {}) == {"end_yes"}
+    with pytest.raises(DefinitionInvalidError) as raised:
+        definition_deploy(content=_bpmn(body.replace('"arrive"><bpmn:linkEventDefinition name="page2"',
+                                                     '"arrive"><bpmn:linkEventDefinition name="page3"')),
+                          filename="t.bpmn", actor=None, agency=agency)
+    assert "page2" in raised.value.errors[0]["message"] and raised.value.errors[0]["element_id"] == "go"
