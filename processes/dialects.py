@@ -27,12 +27,16 @@ whenever a definition's spec is parsed from its stored file, so both see the sam
   flow (BPMN 2.0, 10.5.6 and 13.2.1): a start event is added, with a parallel gateway when there are
   several such nodes. A sub-process without an end event gets one, reached from every node without an
   outgoing flow; so an empty (collapsed) sub-process starts and ends at once.
+- **References**: an event's ``eventDefinitionRef`` to a definition declared at the top of the file is
+  replaced by a copy of it, and a ``messageRef``/``signalRef``/... written as a QName
+  (``semantic:sid-1``) by the id it names.
 - **isExecutable**: the process chosen as executable by ``bpmn_xml.all_processes`` (a single
   process that can start, which bpmn.io marks ``isExecutable="false"`` by default) is marked
   executable for SpiffWorkflow, which otherwise refuses it.
 """
 
 import re
+from copy import deepcopy
 
 from lxml import etree
 
@@ -229,6 +233,8 @@ def _dangling_event_references(root, scope):
             if not reference:
                 continue
             target = targets.get(reference.split(":")[-1])
+            if target is not None and reference != target.get("id"):
+                node.set(attribute, target.get("id"))  # a QName ("semantic:sid-1"): the id it names
             if target is None:
                 message = f"{definition_tag} {attribute} '{reference}' names no bpmn:{target_tag}."
                 errors.append(_located(node, message, "event_reference_invalid"))
@@ -347,6 +353,25 @@ def _end_implicitly(scope):
                          sourceRef=node.get("id"), targetRef=end_id)
 
 
+def _inline_event_definition_refs(root, scope):
+    """``<eventDefinitionRef>`` naming a definition declared at the top of the file becomes a copy of that
+    definition inside the event (the same model; SpiffWorkflow reads only inline definitions)."""
+    errors = []
+    declared = {node.get("id"): node for node in root.iterchildren(tag=etree.Element)
+                if etree.QName(node).localname.endswith("EventDefinition") and node.get("id")}
+    for reference in list(_iter(scope, "eventDefinitionRef")):
+        event, target_id = reference.getparent(), (reference.text or "").strip().split(":")[-1]
+        definition = declared.get(target_id)
+        if definition is None:
+            errors.append(_located(reference, f"eventDefinitionRef '{target_id}' names no event definition of the "
+                                   "file.", "event_reference_invalid"))
+            continue
+        copy = deepcopy(definition)
+        copy.set("id", f"{event.get('id')}__{target_id}")
+        event.replace(reference, copy)
+    return errors
+
+
 def _boundary_events_without_definition(scope):
     return [
         _located(event, "A boundary event needs an event definition (timer, message, error, escalation, ...).",
@@ -387,7 +412,7 @@ def prepare_for_engine(tree, process_id, notes=None):
     root = tree.getroot() if hasattr(tree, "getroot") else tree
     scope = _scope(root, process_id)
     _mark_executable(root, process_id)
-    link_errors = _connect_links(scope)
+    link_errors = _connect_links(scope) + _inline_event_definition_refs(root, scope)
     _split_activity_outflows(scope)
     _open_ungated_gateway_flows(scope, notes if notes is not None else [])
     _start_implicitly(scope)

@@ -259,3 +259,21 @@ def test_link_events_jump_to_the_catching_event_of_the_same_name(agency):
                                                      '"arrive"><bpmn:linkEventDefinition name="page3"')),
                           filename="t.bpmn", actor=None, agency=agency)
     assert "page2" in raised.value.errors[0]["message"] and raised.value.errors[0]["element_id"] == "go"
+
+
+def test_event_definition_declared_at_the_top_and_qname_references_are_resolved(agency):
+    """eventDefinitionRef to a top-level definition and a messageRef written as a QName both work."""
+    declarations = """<bpmn:message id="m" name="documents_received" />
+                      <bpmn:timerEventDefinition id="soon"><bpmn:timeDuration>PT1H</bpmn:timeDuration>
+                      </bpmn:timerEventDefinition>"""
+    body = """<bpmn:startEvent id="start"><bpmn:messageEventDefinition messageRef="bpmn:m" /></bpmn:startEvent>
+              <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="pause" />
+              <bpmn:intermediateCatchEvent id="pause"><bpmn:eventDefinitionRef>soon</bpmn:eventDefinitionRef>
+              </bpmn:intermediateCatchEvent>
+              <bpmn:sequenceFlow id="f1" sourceRef="pause" targetRef="end_yes" /><bpmn:endEvent id="end_yes" />"""
+    definition, _created = definition_deploy(content=_bpmn(body, declarations=declarations), filename="t.bpmn",
+                                             actor=None, agency=agency)
+    instance = instance_start(definition=definition, data={}, actor=None)
+    timer = instance.timers.get()
+    assert timer.element_id == "pause"
+    assert abs((timer.due_at - instance.started_at).total_seconds() - 3600) < 60
