@@ -30,6 +30,8 @@ whenever a definition's spec is parsed from its stored file, so both see the sam
 - **References**: an event's ``eventDefinitionRef`` to a definition declared at the top of the file is
   replaced by a copy of it, and a ``messageRef``/``signalRef``/... written as a QName
   (``semantic:sid-1``) by the id it names.
+- **Data associations** that name a data object itself (not a reference to it) get a data object
+  reference, the only kind SpiffWorkflow resolves.
 - **isExecutable**: the process chosen as executable by ``bpmn_xml.all_processes`` (a single
   process that can start, which bpmn.io marks ``isExecutable="false"`` by default) is marked
   executable for SpiffWorkflow, which otherwise refuses it.
@@ -372,6 +374,26 @@ def _inline_event_definition_refs(root, scope):
     return errors
 
 
+def _reference_data_objects(scope):
+    """A data association may name a data object itself (it is an item-aware element); SpiffWorkflow
+    resolves only data object references, so one is added for it."""
+    objects = {node.get("id"): node for node in _iter(scope, "dataObject") if node.get("id")}
+    added = {}
+    for tag, end in (("dataInputAssociation", "sourceRef"), ("dataOutputAssociation", "targetRef")):
+        for association in _iter(scope, tag):
+            for node in association.findall(f"{{{BPMN_NS}}}{end}"):
+                data_object = objects.get((node.text or "").strip())
+                if data_object is None:
+                    continue
+                object_id = data_object.get("id")
+                if object_id not in added:
+                    container = data_object.getparent()
+                    added[object_id] = f"{object_id}__reference"
+                    _new_element(container, "dataObjectReference", container.index(data_object) + 1,
+                                 id=added[object_id], dataObjectRef=object_id, name=data_object.get("name"))
+                node.text = added[object_id]
+
+
 def _boundary_events_without_definition(scope):
     return [
         _located(event, "A boundary event needs an event definition (timer, message, error, escalation, ...).",
@@ -413,6 +435,7 @@ def prepare_for_engine(tree, process_id, notes=None):
     scope = _scope(root, process_id)
     _mark_executable(root, process_id)
     link_errors = _connect_links(scope) + _inline_event_definition_refs(root, scope)
+    _reference_data_objects(scope)
     _split_activity_outflows(scope)
     _open_ungated_gateway_flows(scope, notes if notes is not None else [])
     _start_implicitly(scope)

@@ -277,3 +277,14 @@ def test_event_definition_declared_at_the_top_and_qname_references_are_resolved(
     timer = instance.timers.get()
     assert timer.element_id == "pause"
     assert abs((timer.due_at - instance.started_at).total_seconds() - 3600) < 60
+
+
+def test_data_association_may_name_the_data_object_itself(agency):
+    """An output association whose targetRef is a dataObject (not a reference to it) deploys and runs."""
+    body = """<bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="decide" />
+              <bpmn:dataObject id="approver" name="Approver" />
+              <bpmn:scriptTask id="decide"><bpmn:dataOutputAssociation id="out">
+                <bpmn:targetRef>approver</bpmn:targetRef></bpmn:dataOutputAssociation>
+                <bpmn:script>approver = 'sari'</bpmn:script></bpmn:scriptTask>
+              <bpmn:sequenceFlow id="f1" sourceRef="decide" targetRef="end_yes" /><bpmn:endEvent id="end_yes" />"""
+    assert _ended_at(agency, _bpmn(body), {}) == {"end_yes"}
