@@ -57,6 +57,7 @@ _DECLARATION = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 _LXML_POSITION_SUFFIX = re.compile(r",\s*line \d+, column \d+\s*$")
 
 _TRUE_VALUES = frozenset({"true", "1"})
+_OMG_SPEC = "http://www.omg.org/spec/"
 
 
 @dataclass(frozen=True)
@@ -178,8 +179,8 @@ def _duplicate_id_errors(root: etree._Element) -> list[dict]:
     errors = []
     for element in _elements(root):
         element_id = element.get("id")
-        if element_id is None:
-            continue
+        if element_id is None or not (etree.QName(element).namespace or "").startswith(_OMG_SPEC):
+            continue  # extension elements' ids (camunda:formField id is a variable name) are not BPMN ids
         if element_id in first_line:
             errors.append(error(
                 f"Duplicate id '{element_id}' (first used on line {first_line[element_id]}).",

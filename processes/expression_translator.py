@@ -17,13 +17,19 @@ comparison             ``== != < <= > >=`` and         ``= != < <= > >=``       
                        ``eq ne lt le gt ge``
 logic                  ``&& || !`` and                 ``and or not(x)``           ``and or not``
                        ``and or not``
+arithmetic             ``+ - * / %``, ``div mod``,     ``+ - * /``, unary ``-``    ``+ - * / %``
+                       unary ``-``
+emptiness              ``empty x``, ``not empty x``    (none)                      ``x in (None, '',
+                                                                                   [], {})``
+conditional            ``a ? b : c``                   (none)                      ``b if a else c``
 constants              ``true false null``             ``true false null``         ``True False None``
 =====================  ==============================  ==========================  ==================
 
 A Camunda 7 value may mix text and expressions (``${region}-clerks``): it becomes a concatenation
-with ``str()``. Anything else (function and method calls, arithmetic, FEEL filters and 1-based
-indexes, ranges, ``empty``, the conditional operator) raises ``UntranslatableExpression``, which the
-deploy turns into a 400 error naming the element and line.
+with ``str()``. Anything else (function and method calls, FEEL filters and 1-based indexes, ranges,
+``instanceof``, names starting with ``_``) raises ``UntranslatableExpression``, which the deploy
+turns into a 400 error naming the element and line. Arithmetic keeps Python's meaning: ``+`` joins
+two texts (JUEL would try to read them as numbers), ``/`` always gives a decimal number.
 """
 
 import re
@@ -54,6 +60,10 @@ _COMPARISONS = {
 }  # fmt: skip
 _OR = {"juel": {"||", "or"}, "feel": {"or"}}
 _AND = {"juel": {"&&", "and"}, "feel": {"and"}}
+_MULTIPLICATIVE = {
+    "juel": {"*": "*", "/": "/", "%": "%", "div": "/", "mod": "%"},
+    "feel": {"*": "*", "/": "/"},
+}
 _UNSUPPORTED_WORDS = {"div", "mod", "empty", "instanceof", "if", "then", "else", "for", "some", "every",
                       "in", "satisfies", "between", "function"}  # fmt: skip
 
@@ -106,41 +116,76 @@ class _Parser:
     def parse(self):
         if not self.tokens:
             raise UntranslatableExpression("the expression is empty")
-        result = self.logic(_OR[self.dialect], "or")
+        result = self.conditional()
         if self.position < len(self.tokens):
             raise UntranslatableExpression(f"{self.peek()!r} is not supported here")
         return result
 
     def logic(self, words, python_word):
-        inner = (lambda: self.logic(_AND[self.dialect], "and")) if python_word == "or" else self.negation
+        inner = (lambda: self.logic(_AND[self.dialect], "and")) if python_word == "or" else self.comparison
         parts = [inner()]
         while self.peek() in words:
             self.take()
             parts.append(inner())
         return parts[0] if len(parts) == 1 else "(" + f" {python_word} ".join(parts) + ")"
 
-    def negation(self):
-        if self.peek() == "not" and self.dialect == "feel":
+    def conditional(self):
+        """JUEL's ``a ? b : c`` (the lowest precedence); FEEL has no such operator."""
+        condition = self.logic(_OR[self.dialect], "or")
+        if self.peek() != "?" or self.dialect != "juel":
+            return condition
+        self.take("?")
+        when_true = self.conditional()
+        self.take(":")
+        when_false = self.conditional()
+        return f"({when_true} if {condition} else {when_false})"
+
+    def comparison(self):
+        left = self.additive()
+        operator = _COMPARISONS[self.dialect].get(self.peek())
+        if operator is None:
+            return left
+        self.take()
+        right = self.additive()
+        if self.peek() in _COMPARISONS[self.dialect]:
+            raise UntranslatableExpression("chained comparisons are not supported")
+        return f"({left} {operator} {right})"
+
+    def additive(self):
+        result = self.multiplicative()
+        while self.peek() in ("+", "-"):
+            operator = self.take()[1]
+            result = f"({result} {operator} {self.multiplicative()})"
+        return result
+
+    def multiplicative(self):
+        operators = _MULTIPLICATIVE[self.dialect]
+        result = self.unary()
+        while self.peek() in operators:
+            operator = operators[self.take()[1]]
+            result = f"({result} {operator} {self.unary()})"
+        return result
+
+    def unary(self):
+        word = self.peek()
+        if word == "-":
+            self.take()
+            if self.position < len(self.tokens) and self.tokens[self.position][0] == "number":
+                return "-" + self.take()[1]
+            return f"(-{self.unary()})"
+        if self.dialect == "juel" and word in ("!", "not"):
+            self.take()
+            return f"(not {self.unary()})"
+        if self.dialect == "juel" and word == "empty":
+            self.take()
+            return f"({self.unary()} in (None, '', [], {{}}))"
+        if self.dialect == "feel" and word == "not":
             self.take()
             self.take("(")
             inner = self.logic(_OR[self.dialect], "or")
             self.take(")")
             return f"(not {inner})"
-        if self.peek() in ("!", "not") and self.dialect == "juel":
-            self.take()
-            return f"(not {self.negation()})"
-        return self.comparison()
-
-    def comparison(self):
-        left = self.operand()
-        operator = _COMPARISONS[self.dialect].get(self.peek())
-        if operator is None:
-            return left
-        self.take()
-        right = self.operand()
-        if self.peek() in _COMPARISONS[self.dialect]:
-            raise UntranslatableExpression("chained comparisons are not supported")
-        return f"({left} {operator} {right})"
+        return self.operand()
 
     def operand(self):
         kind, value = self.take()
@@ -148,12 +193,10 @@ class _Parser:
             return repr(_unquote(value))
         if kind == "number":
             return value
-        if value == "-" and self.position < len(self.tokens) and self.tokens[self.position][0] == "number":
-            return "-" + self.take()[1]
         if value == "[":
             return self.list_literal()
         if value == "(":
-            inner = self.logic(_OR[self.dialect], "or")
+            inner = self.conditional()
             self.take(")")
             return inner
         if kind == "name":

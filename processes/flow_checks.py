@@ -162,6 +162,8 @@ def _check_gateway(gateway: etree._Element, report) -> None:
     if default or not candidates or unconditioned:
         return
     conditions = [_condition_text(flow) for flow in candidates]
+    if "True" in conditions:
+        return  # a flow that is always open (processes.dialects opens ungated flows): never stuck
     if not all(_compiles(text) for text in conditions):
         return  # reported as condition_invalid already
     answer = coverage(conditions)

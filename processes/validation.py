@@ -13,8 +13,15 @@ script_invalid                 error     a script task's script does not compile
 condition_invalid              error     a sequence flow's condition does not compile
 timer_invalid                  error     a timer is neither a valid ISO 8601 value of its kind
                                          (date, duration, cycle) nor a compiling expression
+expression_invalid             error     a condition, timer or Zeebe script outside the safe JUEL/FEEL
+                                         subset (``processes.dialects``)
+event_reference_invalid,       error     an event naming a missing error/escalation/message/signal;
+event_definition_missing                 a boundary event with no event definition
 gateway_flow_without_condition error     a gateway with several outgoing flows has a non-default
-                                         one without condition (the engine refuses such models)
+                                         one without condition (no longer raised: such a flow is
+                                         opened, see ``gateway_flow_always_open``)
+gateway_flow_always_open       warning   ... that flow is always open (BPMN 2.0), the first open flow
+                                         wins at an exclusive gateway
 gateway_default_invalid        error     the default flow named does not leave the gateway
 called_process_missing         error     a call activity calls a process that is not in the file
 called_process_not_in_file     error     ... that is deployed on its own; the engine runs called
@@ -67,6 +74,7 @@ from .bpmn_xml import (
     parse_xml,
     process_element,
 )
+from .dialects import apply_dialects, drop_repeated_expression_errors
 from .extensions import HUMAN_TASK_TAGS, ElementCatalog, element_catalog
 from .flow_checks import check_gateways, check_reachability
 from .report import ValidationReport
@@ -317,6 +325,7 @@ def definition_report(*, content, known_process_keys=frozenset(), form_files=Non
         report.error("no_executable_process", 'No bpmn:process is executable (isExecutable="true").')
         return checked
     report.process_id = checked.process.id
+    apply_dialects(tree, checked.process.id, report)
     processes = _processes_run(tree, checked.process.id)
     for process in processes:
         for check in (_check_scripts, _check_conditions, _check_timers, check_reachability, check_gateways):
@@ -332,6 +341,7 @@ def definition_report(*, content, known_process_keys=frozenset(), form_files=Non
         _check_decisions(processes, decisions, report)
     for check in extra_checks:
         check(checked)
+    drop_repeated_expression_errors(report)
     if not report.has_errors:
         try:
             checked.parsed = parse_process(tree.getroot(), checked.process.id, checked.decisions)

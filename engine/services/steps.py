@@ -25,7 +25,7 @@ from engine.models import (
     TimerStatus,
 )
 from engine.spiff import ProcessRuntime, parsed_process_for
-from processes.bpmn_xml import parse_xml
+from processes.dialects import engine_root
 
 from .service_levels import (
     cancel_instance_deadlines,
@@ -41,7 +41,7 @@ from .task_setup import task_offer, task_setup
 def parsed_process_of(definition):
     """The definition's parsed spec, from the cache (parsed from the stored file on a miss)."""
     return parsed_process_for(
-        definition.sha256, definition.key, lambda: parse_xml(definition.bpmn_xml.encode("utf-8")).getroot(),
+        definition.sha256, definition.key, lambda: engine_root(definition.bpmn_xml.encode("utf-8"), definition.key),
         lambda: decisions_of(definition),
     )
 

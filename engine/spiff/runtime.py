@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
@@ -75,6 +76,15 @@ class ProcessRuntime:
             for task in self._workflow.get_tasks(state=TaskState.READY, manual=True)
         ]
 
+    def blocked_elements(self):
+        """(element id, element type, state) of the BPMN elements waiting or started and not finished."""
+        mask = TaskState.WAITING | TaskState.STARTED
+        return [
+            (task.task_spec.bpmn_id, _element_type(task.task_spec), TaskState.get_name(task.state))
+            for task in self._workflow.get_tasks(state=mask)
+            if task.task_spec.bpmn_id
+        ]
+
     def task_data(self, task_id):
         """A copy of the data a task of this workflow sees: the data of the branch that led to it."""
         return dict(self._workflow.get_task_from_id(UUID(str(task_id))).data)
@@ -129,7 +139,9 @@ class ProcessRuntime:
         """Run the start of the process.
 
         A timer start event passes at once when it is the one that started the instance
-        (``timer_start_element_id``), or when the process has no other way to start.
+        (``timer_start_element_id``). When the process has no plain (none) start event, its start
+        events (timer, message, signal, conditional...) pass at once: starting the instance is what
+        they wait for, and no message or signal can reach an instance that has not started.
         """
         finished = []
 
@@ -208,7 +220,7 @@ class ProcessRuntime:
 
     def _has_none_start_event(self):
         return any(
-            isinstance(spec, StartEvent) and timer_type_of(spec.event_definition) is None
+            isinstance(spec, StartEvent) and isinstance(spec.event_definition, NoneEventDefinition)
             for spec in self._workflow.spec.task_specs.values()
         )
 

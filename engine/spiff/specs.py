@@ -5,6 +5,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import AdHocSubprocessSpec
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     DurationTimerEventDefinition,
@@ -60,6 +61,20 @@ def _line_of(root, element_id):
     return found[0].sourceline if found else None
 
 
+def _connect_implicit_ends(process_spec):
+    """A flow node without outgoing sequence flows ends its path (BPMN 2.0, 13.2.2 "implicit end").
+
+    SpiffWorkflow only connects end events to the end of the process; any other leaf would leave the
+    instance running forever once everything else is done.
+    """
+    if process_spec is None or isinstance(process_spec, AdHocSubprocessSpec):
+        return
+    for task_spec in list(process_spec.task_specs.values()):
+        if task_spec.outputs or not getattr(task_spec, "bpmn_id", None) or task_spec is process_spec.end:
+            continue
+        task_spec.connect(process_spec.end)
+
+
 def _validation_message(error):
     """SpiffWorkflow's message and notes, without the ". " its ``__str__`` appends even with no notes."""
     parts = [str(part).strip() for part in (*error.args[:1], *getattr(error, "notes", [])) if str(part).strip()]
@@ -88,6 +103,8 @@ def parse_process(root, process_id, decisions=None):
         # AttributeError...): an upload must get a clear 400, never a crash.
         detail = {"message": f"{type(error).__name__}: {error}", "line": None, "element_id": None}
         raise DefinitionInvalidError(f"The process '{process_id}' cannot be parsed: {error}", [detail])
+    for process_spec in (spec, *subprocess_specs.values()):
+        _connect_implicit_ends(process_spec)
     missing = sorted(name for name, sub_spec in subprocess_specs.items() if sub_spec is None)
     if missing:
         errors = [{"message": f"Called process '{name}' is not in this file.", "line": None, "element_id": name}

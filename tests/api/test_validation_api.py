@@ -15,15 +15,15 @@ def _file(fixture):
 
 
 def test_deploy_with_errors_is_400_with_every_error_and_the_warnings(analyst_client):
-    """Errors block the deploy: 400 lists all six errors and the three warnings; nothing is stored."""
+    """Errors block the deploy: 400 lists all five errors and the four warnings; nothing is stored."""
     response = analyst_client.post(URL, {"file": _file("validation/many_problems.bpmn")}, format="multipart")
     assert response.status_code == 400
     body = response.json()
     assert body["code"] == "definition_invalid"
     assert sorted(error["code"] for error in body["errors"]) == sorted([
-        "script_invalid", "condition_invalid", "timer_invalid", "timer_invalid",
-        "gateway_flow_without_condition", "called_process_missing"])
-    assert {warning["element_id"] for warning in body["warnings"]} == {"forgotten", "amount_gateway", "sign"}
+        "script_invalid", "condition_invalid", "timer_invalid", "timer_invalid", "called_process_missing"])
+    assert {warning["element_id"] for warning in body["warnings"]} == {"forgotten", "amount_gateway", "sign",
+                                                                       "unchecked"}
     assert all(error["line"] and error["element_id"] for error in body["errors"])
     assert not ProcessDefinition.objects.filter(key="many_problems").exists()
 
@@ -50,7 +50,7 @@ def test_dry_run_returns_the_report_and_deploys_nothing(analyst_client):
                                    format="multipart")
     assert response.status_code == 200, response.content
     body = response.json()
-    assert body["valid"] is False and len(body["errors"]) == 6 and len(body["warnings"]) == 3
+    assert body["valid"] is False and len(body["errors"]) == 5 and len(body["warnings"]) == 4
     assert ProcessDefinition.objects.count() == 0
 
 

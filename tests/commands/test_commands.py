@@ -31,7 +31,7 @@ def test_import_designs_reports_each_file_and_a_summary():
     out = StringIO()
     call_command("import_designs", str(FIXTURES / "invalid"), stdout=out)
     printed = out.getvalue()
-    assert "Summary: 0 deployed, 0 unchanged, 3 rejected of 3 file(s)." in printed
+    assert "Summary: 0 deployed, 0 already deployed, 3 rejected of 3 file(s)." in printed
     assert "line 7" in printed and "import" in printed
     out = StringIO()
     call_command("import_designs", str(FIXTURES / "timers"), stdout=out)

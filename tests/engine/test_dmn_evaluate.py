@@ -216,7 +216,7 @@ def test_decision_result_summary_is_json_ready():
 
 def test_camunda_7_juel_cells_are_translated():
     """Camunda 7 tables may write JUEL (``${...}``) in input expressions and output entries."""
-    rules = [(['"business"'], ["${'NIB-' + kind}"]), (["-"], ['${"none"}'])]
+    rules = [(['"business"'], ["${kind.toUpperCase()}"]), (["-"], ['${"none"}'])]
     with pytest.raises(DefinitionInvalidError) as caught:
         parse_dmn(table_xml(rules, inputs=("${applicant.kind}",)))
     assert "outside the supported JUEL subset" in caught.value.errors[0]["message"]

@@ -267,19 +267,23 @@ def test_feel_subset_is_translated(source, translated):
         ("${items[0] eq 'x' || false}", "((items[0] == 'x') or False)"),
         ("${region}-clerks", "str(region) + '-clerks'"),
         ("clerks", None),
+        ("${amount * 2 + fee div 4 - -1}", "(((amount * 2) + (fee / 4)) - -1)"),
+        ("${not empty list && a mod 2 == 0}", "((not (list in (None, '', [], {}))) and ((a % 2) == 0))"),
+        ("${urgent ? 3 : 10}", "(3 if urgent else 10)"),
     ],
 )
 def test_juel_subset_is_translated(source, translated):
-    """JUEL paths, word and symbol operators, constants and text around ${} become sandbox expressions."""
+    """JUEL paths, operators (logic, comparison, arithmetic, empty, ?:), constants and text around ${}."""
     assert camunda_value(source) == translated
 
 
 @pytest.mark.parametrize(
     "source",
-    ["${a.size()}", "${empty list}", "${a ? b : c}", "${a + 1}", "${_secret}", "${unclosed", "${a == b == c}"],
+    ["${a.size()}", "${execution.getVariable('a')}", "${a instanceof b}", "${_secret}", "${}", "${unclosed",
+     "${a == b == c}", "${a ? b}"],
 )
 def test_juel_outside_the_subset_is_untranslatable(source):
-    """Calls, empty, the conditional, arithmetic, private names and chains are refused, not guessed."""
+    """Calls, instanceof, private names, chains and unfinished expressions are refused, not guessed."""
     with pytest.raises(UntranslatableExpression):
         camunda_value(source)
 

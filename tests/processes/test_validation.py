@@ -43,15 +43,15 @@ def test_every_error_is_reported_with_its_code_line_and_element():
         ("condition_invalid", "odd", line_of(MANY, "__import__")),
         ("timer_invalid", "wait", line_of(MANY, "PT5X")),
         ("timer_invalid", "reminder", line_of(MANY, ">P5D<")),
-        ("gateway_flow_without_condition", "unchecked", line_of(MANY, 'id="unchecked"')),
         ("called_process_missing", "archive", line_of(MANY, 'id="archive"')),
     }
 
 
 def test_warnings_are_reported_apart_from_errors():
-    """Unreachable elements, uncovered gateways and tasks without candidates are warnings."""
+    """Unreachable elements, uncovered gateways, tasks without candidates and flows left open are warnings."""
     report = report_of(MANY)
     assert issues(report, "warning") == {
+        ("gateway_flow_always_open", "unchecked", line_of(MANY, 'id="unchecked"')),
         ("unreachable", "forgotten", line_of(MANY, 'id="forgotten"')),
         ("gateway_without_default", "amount_gateway", line_of(MANY, 'id="amount_gateway"')),
         ("task_without_candidates", "sign", line_of(MANY, 'id="sign"')),
@@ -68,7 +68,7 @@ def test_raise_for_errors_carries_every_error_and_the_warnings():
     """The deploy error holds all errors in the old shape plus severity and code, and the warnings."""
     with pytest.raises(DefinitionInvalidError) as raised:
         report_of(MANY).raise_for_errors()
-    assert len(raised.value.errors) == 6 and len(raised.value.warnings) == 3
+    assert len(raised.value.errors) == 5 and len(raised.value.warnings) == 4
     assert set(raised.value.errors[0]) == {"severity", "code", "message", "line", "element_id"}
     assert [error["line"] for error in raised.value.errors] == sorted(error["line"] for error in raised.value.errors)
 
