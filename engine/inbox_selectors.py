@@ -162,6 +162,29 @@ def task_rows(tasks):
     return tasks.defer("instance__state").prefetch_related(groups)
 
 
+# What a list row shows, read as plain values (no model instances): the inbox list's own shape.
+LIST_ROW_COLUMNS = (
+    "id", "process_key", "agency__code", "instance_id", "instance__tracking_code", "instance__definition_id",
+    "instance__data", "element_id", "name", "documentation", "lane", "status", "assignee__username",
+    "owner__username", "delegation_state", "priority", "due_at", "follow_up_at", "overdue_at", "created_at",
+    "claimed_at", "completed_at", "completed_by__username", "draft_data", "completion_data",
+)
+
+
+def task_list_rows(ids):
+    """The tasks ``ids`` as dicts of ``LIST_ROW_COLUMNS``: one join query, no model instances."""
+    return HumanTask.objects.filter(pk__in=ids).values(*LIST_ROW_COLUMNS)
+
+
+def candidate_group_names(task_ids):
+    """``{task id: [names of the groups it is offered to]}`` for ``task_ids``, in one query (offer order)."""
+    names = {}
+    offers = HumanTaskCandidateGroup.objects.filter(humantask_id__in=task_ids).order_by("pk")
+    for task_id, name in offers.values_list("humantask_id", "group__name"):
+        names.setdefault(task_id, []).append(name)
+    return names
+
+
 def task_counts(parts):
     """The disjoint querysets of open tasks ``parts`` counted by status, by process and overdue.
 
