@@ -83,7 +83,8 @@ class _Rule:
         if self.whole_agency and with_agency:
             parts.append(self.tasks().filter(agency_id=self.agency_id).values("pk"))
         elif self.laneless_of_agency:
-            laneless = self.tasks().filter(agency_id=self.agency_id, lane="").filter(_offered_to_nobody())
+            laneless = self.tasks().filter(agency_id=self.agency_id, lane="")
+            laneless = laneless.filter(_offered_to_nobody(self.open_only))
             parts.append(laneless.values("pk"))
         return Q(pk__in=parts[0].union(*parts[1:], all=True))
 
@@ -98,7 +99,7 @@ class _Rule:
         if self.whole_agency:
             return visible | Q(agency_id=self.agency_id)
         if self.laneless_of_agency:
-            return visible | (Q(agency_id=self.agency_id, lane="") & _offered_to_nobody())
+            return visible | (Q(agency_id=self.agency_id, lane="") & _offered_to_nobody(self.open_only))
         return visible
 
     def page_per_row(self, few):
@@ -117,10 +118,15 @@ class _Rule:
         return laneless.values("pk")[few:].exists()
 
 
-def _offered_to_nobody():
-    return ~Exists(HumanTaskCandidateGroup.objects.filter(humantask_id=OuterRef("pk"))) & ~Exists(
-        HumanTaskCandidateUser.objects.filter(humantask_id=OuterRef("pk"))
-    )
+def _offered_to_nobody(open_only):
+    """No offer row for the task. An open task's offers are all open (``close_offers`` clears them only when
+    it closes), so for open tasks only open offers are asked: PostgreSQL may then hash the open offers to
+    users rather than every offer ever made."""
+    groups = HumanTaskCandidateGroup.objects.filter(humantask_id=OuterRef("pk"))
+    users = HumanTaskCandidateUser.objects.filter(humantask_id=OuterRef("pk"))
+    if open_only:
+        groups, users = groups.filter(is_open=True), users.filter(is_open=True)
+    return ~Exists(groups) & ~Exists(users)
 
 
 def visible_tasks(user, *, open_only=False, for_page=False, filters_data=False):
