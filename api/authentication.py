@@ -12,9 +12,10 @@ class TokenAuthentication(authentication.TokenAuthentication):
     """
 
     def authenticate_credentials(self, key):
-        tokens = self.get_model().objects.select_related("user", "user__membership")
-        token = tokens.filter(key=key).first()
-        if token is None:
+        model = self.get_model()
+        try:
+            token = model.objects.select_related("user", "user__membership").get(key=key)
+        except model.DoesNotExist:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
