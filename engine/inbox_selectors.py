@@ -89,7 +89,7 @@ class _Rule:
             parts.append(self.tasks().filter(agency_id=self.agency_id).values("pk"))
         elif self.laneless_of_agency:
             laneless = self.tasks().filter(agency_id=self.agency_id, lane="")
-            laneless = laneless.filter(_offered_to_nobody(self.open_only))
+            laneless = laneless.filter(_offered_to_nobody())
             parts.append(laneless.values("pk"))
         return Q(pk__in=parts[0].union(*parts[1:], all=True))
 
@@ -98,16 +98,13 @@ class _Rule:
 
         The offers to the user's groups are one hashed set, built before the walk; with ``probe_offers``
         each task walked past is looked up in the open offers instead (an index probe per task), which
-        is cheaper when the user has so many offers that a page is found after a short walk. The probe
-        asks a range of one task id, not an equality, so that PostgreSQL cannot turn it back into a
-        hashed set.
+        is cheaper when the user has so many offers that a page is found after a short walk.
         """
         if probe_offers:
             groups = _USER_GROUPS.objects.filter(user_id=self.user.pk).values("group_id")
-            probe = HumanTaskCandidateGroup.objects.filter(
-                humantask_id__gte=OuterRef("pk"), humantask_id__lte=OuterRef("pk"), group_id__in=groups, is_open=True
+            group_offered = Exists(
+                HumanTaskCandidateGroup.objects.filter(_offers_of_the_task(), group_id__in=groups, is_open=True)
             )
-            group_offered = Exists(probe)
         else:
             group_offered = Q(pk__in=self.group_offers().values("humantask_id"))
         visible = (
@@ -119,7 +116,7 @@ class _Rule:
         if self.whole_agency:
             return visible | Q(agency_id=self.agency_id)
         if self.laneless_of_agency:
-            return visible | (Q(agency_id=self.agency_id, lane="") & _offered_to_nobody(self.open_only))
+            return visible | (Q(agency_id=self.agency_id, lane="") & _offered_to_nobody())
         return visible
 
     def page_shape(self, few):
@@ -143,15 +140,21 @@ class _Rule:
         return PER_ROW if laneless.values("pk")[few:].exists() else IDS
 
 
-def _offered_to_nobody(open_only):
-    """No offer row for the task. An open task's offers are all open (``close_offers`` clears them only when
-    it closes), so for open tasks only open offers are asked: PostgreSQL may then hash the open offers to
-    users rather than every offer ever made."""
-    groups = HumanTaskCandidateGroup.objects.filter(humantask_id=OuterRef("pk"))
-    users = HumanTaskCandidateUser.objects.filter(humantask_id=OuterRef("pk"))
-    if open_only:
-        groups, users = groups.filter(is_open=True), users.filter(is_open=True)
-    return ~Exists(groups) & ~Exists(users)
+def _offered_to_nobody():
+    """No offer row for the task, each kind asked by one index probe per task (see ``_offers_of_the_task``)."""
+    return ~Exists(HumanTaskCandidateGroup.objects.filter(_offers_of_the_task())) & ~Exists(
+        HumanTaskCandidateUser.objects.filter(_offers_of_the_task())
+    )
+
+
+def _offers_of_the_task():
+    """The offer rows of the task of the outer query, asked as a range of one task id.
+
+    The same rows as ``humantask_id = id``, but PostgreSQL cannot turn a range into a hashed set of
+    every offer built before the walk: it probes the offers' index for each task that gets this far,
+    which in a walk is few (lane-less tasks of the agency) or cheap (a busy inbox is found quickly).
+    """
+    return Q(humantask_id__gte=OuterRef("pk"), humantask_id__lte=OuterRef("pk"))
 
 
 def visible_tasks(user, *, open_only=False, for_page=False, filters_data=False):
