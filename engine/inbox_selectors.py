@@ -212,9 +212,11 @@ def task_list_rows(ids):
 
 
 def candidate_group_names(task_ids):
-    """``{task id: [names of the groups it is offered to]}`` for ``task_ids``, in one query (offer order)."""
+    """``{task id: [names of the groups it is offered to]}`` for ``task_ids``, by name, in one query.
+
+    It reads only the offers' unique (task, group) index and the groups (no offer row, no offer id)."""
     names = {}
-    offers = HumanTaskCandidateGroup.objects.filter(humantask_id__in=task_ids).order_by("pk")
+    offers = HumanTaskCandidateGroup.objects.filter(humantask_id__in=task_ids).order_by("group__name")
     for task_id, name in offers.values_list("humantask_id", "group__name"):
         names.setdefault(task_id, []).append(name)
     return names
