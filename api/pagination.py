@@ -77,7 +77,11 @@ class KeysetCursorPagination(pagination.CursorPagination):
             raise NotFound(self.invalid_cursor_message)
 
     def _get_position_from_instance(self, instance, ordering):
-        values = [getattr(instance, name.lstrip("-")) for name in ordering]
+        names = [name.lstrip("-") for name in ordering]
+        if isinstance(instance, dict):  # a row the view loaded as plain values
+            values = [instance[name] for name in names]
+        else:
+            values = [getattr(instance, name) for name in names]
         return json.dumps([value.isoformat() if isinstance(value, datetime) else value for value in values])
 
 

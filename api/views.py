@@ -30,6 +30,7 @@ from processes.services import definition_check, definition_deploy
 
 from . import serializers
 from .filters import HumanTaskFilter, InstanceFilter, lists_open_tasks
+from .inbox_list import task_list_items
 from .pagination import KeysetCursorPagination
 from .versions import DefinitionVersionsMixin
 
@@ -200,8 +201,13 @@ class HumanTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         )
 
     def load_page_rows(self, ids):
-        """The page's rows by id: the ids were found (visible, filtered, sorted) by the pagination."""
-        return engine_selectors.human_task_rows().filter(pk__in=ids)
+        """The page's rows by id, as plain dicts: the ids were found (visible, filtered, sorted) by the pagination."""
+        return engine_selectors.human_task_list_rows(ids)
+
+    def list(self, request):
+        """A page of the inbox, written from plain rows (``api.inbox_list``): the serializer's fields, faster."""
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(task_list_items(page))
 
     @extend_schema(responses=inline_serializer("TaskCounts", {
         "total": drf_fields.IntegerField(),

@@ -17,6 +17,8 @@ One statement per table, no ORM round trips: a million open tasks load in about 
   history that piles up behind the inbox.
 """
 
+import json
+
 DISTRICTS = "Gubeng Tegalsari Genteng Bubutan Simokerto Tambaksari Sukolilo Rungkut Wonokromo Sawahan".split()
 PROCESS_NAMES = ["building_permit", "business_license", "birth_certificate", "land_certificate", "waste_permit"]
 ELEMENTS = [
@@ -28,6 +30,14 @@ ELEMENTS = [
     ("revise_documents", "Revise documents"),
 ]
 OPEN = "('ready', 'claimed')"
+# What a deployed definition's element catalog holds for the inbox: a JSON Schema form on two of the
+# tasks (processes.extensions reads them from the BPMN at deploy), so the list shows forms for some rows.
+_FORM = {"schema": {"type": "object", "required": ["documents_complete"], "properties": {
+    "documents_complete": {"type": "boolean", "title": "Documents complete"},
+    "remarks": {"type": "string", "title": "Remarks", "maxLength": 2000}}}, "ui_schema": None}
+ELEMENT_CATALOG = json.dumps({"check_completeness": {"lane": "Front Office", "form": _FORM},
+                              "technical_review": {"lane": "Verifier", "form": _FORM},
+                              "approve_permit": {"lane": "Head of Office"}}).replace("'", "''")
 
 
 def _array(values):
@@ -85,10 +95,10 @@ def statements(*, agencies, groups, users, tasks, closed):
             CREATE INDEX ON bench_officer (agency_id, rn)"""),
         ("definitions", f"""
             INSERT INTO processes_processdefinition (id, key, version, name, agency_id, sha256, filename,
-                                                     bpmn_xml, deployed_at)
+                                                     bpmn_xml, element_catalog, service_levels, deployed_at)
             SELECT (a - 1) * {processes} + p, ({_array(PROCESS_NAMES)})[p] || '_' || lpad(a::text, 3, '0'), 1,
                    initcap(replace(({_array(PROCESS_NAMES)})[p], '_', ' ')), a, md5(a || '/' || p), '', '',
-                   now() - interval '400 days'
+                   '{ELEMENT_CATALOG}', '{{}}', now() - interval '400 days'
             FROM generate_series(1, {agencies}) a, generate_series(1, {processes}) p"""),
         ("instances", f"""
             INSERT INTO engine_processinstance (id, definition_id, process_key, status, tracking_code, business_key,

@@ -81,6 +81,16 @@ def human_task_rows():
     return inbox_selectors.task_rows(HumanTask.objects.all())
 
 
+def human_task_list_rows(ids):
+    """The inbox list's rows of the tasks ``ids`` as plain dicts (``inbox_selectors.LIST_ROW_COLUMNS``)."""
+    return inbox_selectors.task_list_rows(ids)
+
+
+def human_task_candidate_group_names(task_ids):
+    """``{task id: [group names]}``: the groups each of ``task_ids`` is offered to, in one query."""
+    return inbox_selectors.candidate_group_names(task_ids)
+
+
 def human_task_count_parts(user):
     """The open tasks ``user`` may see, as disjoint querysets each cheap to count."""
     return inbox_selectors.visible_open_task_parts(user)

@@ -15,6 +15,12 @@ def definition_catalog(definition_id):
     return catalog or {}
 
 
+def definition_catalogs(definition_ids):
+    """``{definition id: element catalog}`` for ``definition_ids``, in one query."""
+    rows = ProcessDefinition.objects.filter(pk__in=set(definition_ids)).values_list("pk", "element_catalog")
+    return {pk: catalog or {} for pk, catalog in rows}
+
+
 def definition_latest(key):
     """The newest version of the process ``key``."""
     definition = ProcessDefinition.objects.filter(key=key).order_by("-version").first()

@@ -34,7 +34,8 @@ class HumanTask(models.Model):
     """A user or manual task waiting for a person: one row per READY SpiffWorkflow task."""
 
     instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="human_tasks")
-    agency = models.ForeignKey("engine.Agency", on_delete=models.PROTECT, related_name="human_tasks")
+    # No index of its own: ``humantask_agency_status`` starts with the agency.
+    agency = models.ForeignKey("engine.Agency", on_delete=models.PROTECT, related_name="human_tasks", db_index=False)
     process_key = models.CharField(max_length=255)
     spiff_task_id = models.UUIDField(unique=True)
     element_id = models.CharField(max_length=255)
@@ -42,8 +43,9 @@ class HumanTask(models.Model):
     lane = models.CharField(max_length=255, blank=True)
     documentation = models.TextField(blank=True)
     status = models.CharField(max_length=16, choices=HumanTaskStatus, default=HumanTaskStatus.READY)
-    assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_tasks"
+    assignee = models.ForeignKey(  # no index of its own: ``humantask_assignee_status`` starts with it
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_tasks",
+        db_index=False,
     )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_tasks",
@@ -73,11 +75,13 @@ class HumanTask(models.Model):
     draft_data = models.JSONField(default=dict, blank=True, help_text="Data a delegate resolved the task with.")
 
     class Meta:
+        # Indexes that only repeated another's leading column were dropped (engine migration 0004): the
+        # agency and assignee foreign keys' own, the offers' task key (their unique pair starts with it),
+        # and ``due_at`` over every task (nothing asks closed tasks by due date; ``humantask_open_due``).
         indexes = [
             models.Index(fields=["status", "created_at"], name="humantask_status_created"),
             models.Index(fields=["process_key", "status"], name="humantask_process_status"),
             models.Index(fields=["assignee", "status"], name="humantask_assignee_status"),
-            models.Index(fields=["due_at"], name="humantask_due"),
             models.Index(fields=["agency", "status"], name="humantask_agency_status"),
             # The inbox: one partial index per ordering, over open tasks only (a lane-less task's
             # "offered to nobody" check reads only lane-less tasks: see engine/inbox_selectors.py).
@@ -118,7 +122,7 @@ class HumanTaskCandidateGroup(models.Model):
     (``engine.services.steps.close_offers``); it is only a hint, the inbox still checks the task's status.
     """
 
-    humantask = models.ForeignKey(HumanTask, on_delete=models.CASCADE, related_name="+")
+    humantask = models.ForeignKey(HumanTask, on_delete=models.CASCADE, related_name="+", db_index=False)  # unique below
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="+")
     is_open = models.BooleanField(default=True)
 
@@ -133,7 +137,7 @@ class HumanTaskCandidateGroup(models.Model):
 class HumanTaskCandidateUser(models.Model):
     """A user a task is offered to: the ``candidate_users`` table, made explicit like the groups'."""
 
-    humantask = models.ForeignKey(HumanTask, on_delete=models.CASCADE, related_name="+")
+    humantask = models.ForeignKey(HumanTask, on_delete=models.CASCADE, related_name="+", db_index=False)  # unique below
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     is_open = models.BooleanField(default=True)
 

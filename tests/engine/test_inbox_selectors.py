@@ -14,6 +14,8 @@ from tests.conftest import fixture_bytes, library_bytes, make_user
 
 pytestmark = pytest.mark.django_db
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+# (FEW_TASKS, MANY_TASKS) that make every officer's page take one shape.
+SHAPES = {"ids": (10_000, 20_000), "per row": (0, 20_000), "probed": (0, 0)}
 
 LANELESS = b"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
@@ -74,8 +76,9 @@ def test_a_stale_open_flag_shows_nothing_closed(permit, applicant, officer, monk
     check = _open_task(instance, "check_completeness")
     human_task_complete(task_id=check.pk, actor=officer, data={"documents_complete": True})
     HumanTaskCandidateGroup.objects.filter(humantask=check).update(is_open=True)
-    for few_tasks in (0, 10_000):
+    for few_tasks, many_tasks in SHAPES.values():
         monkeypatch.setattr(inbox_selectors, "FEW_TASKS", few_tasks)
+        monkeypatch.setattr(inbox_selectors, "MANY_TASKS", many_tasks)
         assert check not in inbox_selectors.visible_tasks(officer, open_only=True, for_page=True)
 
 
@@ -97,10 +100,25 @@ def test_both_shapes_find_the_same_tasks(permit, analyst, agency, other_agency, 
     for user in users:
         for open_only in (True, False):
             found = {}
-            for few_tasks in (0, 10_000):
+            for shape, (few_tasks, many_tasks) in SHAPES.items():
                 monkeypatch.setattr(inbox_selectors, "FEW_TASKS", few_tasks)
+                monkeypatch.setattr(inbox_selectors, "MANY_TASKS", many_tasks)
                 tasks = inbox_selectors.visible_tasks(user, open_only=open_only, for_page=True)
-                found[few_tasks] = set(tasks.values_list("pk", flat=True))
-            assert found[0] == found[10_000], (user.username, open_only)
+                found[shape] = set(tasks.values_list("pk", flat=True))
+            assert found["per row"] == found["ids"] == found["probed"], (user.username, open_only)
             everything = inbox_selectors.visible_tasks(user, open_only=open_only)
-            assert set(everything.values_list("pk", flat=True)) == found[0], (user.username, open_only)
+            assert set(everything.values_list("pk", flat=True)) == found["ids"], (user.username, open_only)
+
+
+def test_an_officers_page_shape_follows_their_open_offers(permit, applicant, officer, monkeypatch):
+    """Ids for a few offers, per row past FEW_TASKS, offers probed from MANY_TASKS on (closed offers not counted)."""
+    for _ in range(3):
+        instance_start(definition=permit, data={}, actor=applicant)
+    rule = inbox_selectors._Rule(officer, open_only=True)
+    monkeypatch.setattr(inbox_selectors, "MANY_TASKS", 4)
+    assert rule.page_shape(few=3) == inbox_selectors.IDS
+    assert rule.page_shape(few=2) == inbox_selectors.PER_ROW
+    monkeypatch.setattr(inbox_selectors, "MANY_TASKS", 3)
+    assert rule.page_shape(few=2) == inbox_selectors.PER_ROW_PROBED
+    HumanTaskCandidateGroup.objects.filter(pk=HumanTaskCandidateGroup.objects.first().pk).update(is_open=False)
+    assert rule.page_shape(few=1) == inbox_selectors.PER_ROW
