@@ -33,7 +33,7 @@ def _without_index(model_name, name, field):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("engine", "0003_instance_data_gin"),
+        ("engine", "0006_indexes_analytics"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
