@@ -7,7 +7,8 @@ field for field (``tests/api/test_inbox_list.py`` compares the two); the detail 
 action still answer through the serializer.
 
 Each page costs three queries whatever its size: the rows (with instance, agency and people joined),
-the names of their candidate groups, and the element catalogs of their definitions (for the forms).
+the names of their candidate groups, and the element catalogs and step texts of their definitions (forms,
+English names, documents).
 """
 
 from django.utils import timezone
@@ -17,6 +18,7 @@ from engine import selectors as engine_selectors
 from engine.forms import task_form
 from engine.models import OPEN_TASK_STATUSES
 from processes.selectors import definition_catalogs
+from processes.step_texts import documents_of, lane_texts, stage_texts
 
 _DATETIME = serializers.DateTimeField()  # the API's own datetime format, one field reused for every value
 _DATETIME_COLUMNS = ("due_at", "follow_up_at", "overdue_at", "created_at", "claimed_at", "completed_at")
@@ -32,11 +34,11 @@ def task_list_items(rows):
     groups = engine_selectors.human_task_candidate_group_names(task_ids) if task_ids else {}
     catalogs = definition_catalogs(row["instance__definition_id"] for row in rows) if rows else {}
     now = timezone.now()
-    return [_item(row, groups.get(row["id"], []), catalogs.get(row["instance__definition_id"], {}), now)
+    return [_item(row, groups.get(row["id"], []), *catalogs.get(row["instance__definition_id"], ({}, {})), now)
             for row in rows]
 
 
-def _item(row, group_names, catalog, now):
+def _item(row, group_names, catalog, texts, now):
     moments = {column: _moment(row[column]) for column in _DATETIME_COLUMNS}
     is_open = row["status"] in OPEN_TASK_STATUSES
     overdue = is_open and (row["overdue_at"] is not None or (row["due_at"] is not None and row["due_at"] < now))
@@ -48,8 +50,11 @@ def _item(row, group_names, catalog, now):
         "tracking_code": row["instance__tracking_code"],
         "element_id": row["element_id"],
         "name": row["name"],
+        "name_en": stage_texts(texts, row["element_id"], row["name"])["en"],
         "documentation": row["documentation"],
         "lane": row["lane"],
+        "lane_en": lane_en["en"] if (lane_en := lane_texts(texts, row["lane"])) else None,
+        "documents": documents_of(texts, row["element_id"]),
         "status": row["status"],
         "assignee": row["assignee__username"],
         "owner": row["owner__username"],

@@ -16,9 +16,11 @@ def definition_catalog(definition_id):
 
 
 def definition_catalogs(definition_ids):
-    """``{definition id: element catalog}`` for ``definition_ids``, in one query."""
-    rows = ProcessDefinition.objects.filter(pk__in=set(definition_ids)).values_list("pk", "element_catalog")
-    return {pk: catalog or {} for pk, catalog in rows}
+    """``{definition id: (element catalog, step texts)}`` for ``definition_ids``, in one query."""
+    rows = ProcessDefinition.objects.filter(pk__in=set(definition_ids)).values_list(
+        "pk", "element_catalog", "step_texts"
+    )
+    return {pk: (catalog or {}, texts or {}) for pk, catalog, texts in rows}
 
 
 def definition_latest(key):
