@@ -7,6 +7,7 @@ no usable password, so nobody can log in as them.
 import re
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 
 from engine.agencies import agency_group, membership_set
 from engine.models import Role
@@ -41,5 +42,13 @@ def officers_ensure(agency, staff):
 
 
 def citizens_ensure(count):
-    """``count`` citizens (no agency membership), in a stable order."""
-    return [_user(f"{CITIZEN_PREFIX}{number:04d}") for number in range(1, count + 1)]
+    """``count`` citizens (no agency membership), in a stable order; the missing ones are made at once."""
+    user_model = get_user_model()
+    names = [f"{CITIZEN_PREFIX}{number:04d}" for number in range(1, count + 1)]
+    existing = set(user_model.objects.filter(username__in=names).values_list("username", flat=True))
+    unusable = make_password(None)
+    user_model.objects.bulk_create(
+        [user_model(username=name, password=unusable) for name in names if name not in existing]
+    )
+    found = {user.username: user for user in user_model.objects.filter(username__in=names)}
+    return [found[name] for name in names]
