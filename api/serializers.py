@@ -26,6 +26,10 @@ class DefinitionUploadSerializer(serializers.Serializer):
         help_text="JSON Schema form files, matched by file name: <element id>.json (and <element id>.uischema.json)"
         ", or the files SpiffArena's formJsonSchemaFilename / formUiSchemaFilename properties name.",
     )
+    decisions = serializers.ListField(
+        child=serializers.FileField(), required=False, default=list,
+        help_text="DMN files (.dmn) whose decisions the process's business rule tasks call.",
+    )
     agency = serializers.CharField(
         required=False, help_text="Agency code; only superusers choose, analysts deploy for their own agency."
     )

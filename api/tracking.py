@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from engine.exceptions import InstanceNotFoundError
 from engine.selectors import instance_tracking
+from processes.step_texts import documents_of, lane_texts, process_texts, stage_texts
 
 from .serializers import local_time
 
@@ -35,10 +36,19 @@ class TrackingThrottle(AnonRateThrottle):
         return settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"][self.scope]
 
 
-def _stage(task):
-    waiting_for = {"id": "Anda (pemohon)", "en": "You (the applicant)"} if task["for_applicant"] else {
-        "id": task["lane"] or "Petugas", "en": task["lane"] or "An officer"}
-    return {"name": task["name"], "waiting_for": waiting_for, "since": local_time(task["created_at"])}
+def _stage(task, texts):
+    """One open step: its name in both languages, who it waits for, since when; for the applicant's own
+    steps, the documents the model says they need."""
+    if task["for_applicant"]:
+        waiting_for = {"id": "Anda (pemohon)", "en": "You (the applicant)"}
+    else:
+        waiting_for = lane_texts(texts, task["lane"]) or {"id": "Petugas", "en": "An officer"}
+    name = stage_texts(texts, task["element_id"], task["name"])
+    stage = {"name": name["id"], "name_en": name["en"], "waiting_for": waiting_for,
+             "since": local_time(task["created_at"])}
+    if task["for_applicant"]:
+        stage["documents"] = documents_of(texts, task["element_id"])
+    return stage
 
 
 class TrackingView(APIView):
@@ -67,13 +77,16 @@ class TrackingView(APIView):
         if tracking is None:
             raise InstanceNotFoundError("No application has this tracking code.")
         instance, open_tasks = tracking
+        definition = instance.definition
+        service = process_texts(definition.step_texts, definition.name)
         return Response(
             {
                 "tracking_code": instance.tracking_code,
-                "service": {"name": instance.definition.name, "agency": instance.definition.agency.name},
+                "service": {"name": service["id"], "name_en": service["en"], "agency": definition.agency.name,
+                            "agency_en": definition.agency.name_en or definition.agency.name},
                 "status": instance.status,
                 "status_text": _STATUS_TEXT[instance.status],
-                "current_stages": [_stage(task) for task in open_tasks],
+                "current_stages": [_stage(task, definition.step_texts) for task in open_tasks],
                 "submitted_at": local_time(instance.started_at),
                 "last_updated_at": local_time(instance.updated_at),
                 "completed_at": local_time(instance.ended_at),

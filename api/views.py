@@ -78,8 +78,10 @@ class ProcessDefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         uploaded = upload.validated_data["file"]
         agency = _deploy_agency(request.user, upload.validated_data.get("agency"))
         form_files = {form.name: form.read() for form in upload.validated_data["forms"]}
+        decision_files = {dmn.name: dmn.read() for dmn in upload.validated_data["decisions"]}
         definition, created = definition_deploy(
-            content=uploaded.read(), filename=uploaded.name, actor=request.user, agency=agency, form_files=form_files
+            content=uploaded.read(), filename=uploaded.name, actor=request.user, agency=agency, form_files=form_files,
+            decision_files=decision_files,
         )
         body = serializers.DefinitionSerializer(definition).data
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

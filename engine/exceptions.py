@@ -115,3 +115,16 @@ class ProcessStepError(EngineError):
     def __init__(self, message, element_id=None):
         super().__init__(message)
         self.element_id = element_id
+
+
+class DecisionEvaluationError(EngineError):
+    """A DMN decision could not be evaluated (no decision table, a UNIQUE or ANY conflict, a failing cell).
+
+    ``decision_id``, ``rule`` (1-based index, or None) and ``line`` say where in the DMN file.
+    """
+
+    def __init__(self, message, decision_id=None, rule=None, line=None):
+        super().__init__(message)
+        self.decision_id = decision_id
+        self.rule = rule
+        self.line = line

@@ -76,6 +76,25 @@ def record_activities_completed(instance, activities, *, actor):
     )
 
 
+def record_decisions_evaluated(instance, activities, *, actor):
+    """One event per business rule task among ``activities``: decision id, matched rules and outputs."""
+    now = timezone.now()
+    HistoryEvent.objects.bulk_create(
+        HistoryEvent(
+            event_type=EventType.DECISION_EVALUATED,
+            occurred_at=now,
+            definition_id=instance.definition_id,
+            instance=instance,
+            element_id=activity.element_id,
+            actor=actor,
+            actor_name=actor.get_username() if actor is not None else SYSTEM_ACTOR,
+            details=activity.decision,
+        )
+        for activity in activities
+        if getattr(activity, "decision", None)
+    )
+
+
 def record_task_created(task, *, details=None):
     """``details`` adds to name and lane what the task's set-up reported (problems, warnings)."""
     return _record(

@@ -163,7 +163,7 @@ def instance_tracking(code):
     if instance is None:
         return None
     open_tasks = [
-        {"name": task.name, "lane": task.lane, "created_at": task.created_at,
+        {"name": task.name, "element_id": task.element_id, "lane": task.lane, "created_at": task.created_at,
          "for_applicant": is_applicant_lane(task.lane)}
         for task in HumanTask.objects.filter(instance=instance, status__in=OPEN_TASK_STATUSES).order_by("created_at")
     ]

@@ -28,6 +28,14 @@ class ProcessDefinition(models.Model):
         default=dict, blank=True,
         help_text="Promised times in working time, read at deploy (see processes.service_levels).",
     )
+    decision_files = models.JSONField(
+        default=dict, blank=True,
+        help_text="The DMN files deployed with the process, {file name: XML text} (see engine.dmn).",
+    )
+    step_texts = models.JSONField(
+        default=dict, blank=True,
+        help_text="Names in Bahasa Indonesia and English, notes and documents per step (processes.step_texts).",
+    )
     deployed_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -8,6 +8,7 @@ from lxml import etree
 
 from engine import history
 from engine.agencies import membership_of
+from engine.dmn import parse_dmn_files
 from engine.exceptions import DefinitionInvalidError, PermissionDeniedError
 from engine.models import Role, Timer, TimerKind, TimerStatus
 from engine.spiff import parse_process
@@ -18,6 +19,7 @@ from .extensions import element_catalog
 from .models import ProcessDefinition
 from .service_levels import CONFIG_FILENAME as SERVICE_LEVELS_FILENAME
 from .service_levels import read_service_levels
+from .step_texts import read_step_texts
 from .validation import check_runnable_parts
 
 
@@ -40,8 +42,11 @@ def _main_process(tree):
     return (top_level or candidates)[0]
 
 
-def definition_validate(*, content):
-    """Check an uploaded file; returns (tree, process info). Raises ``DefinitionInvalidError``."""
+def definition_validate(*, content, decisions=None):
+    """Check an uploaded file; returns (tree, process info). Raises ``DefinitionInvalidError``.
+
+    ``decisions`` (``engine.dmn.DecisionSet``) are those its business rule tasks may call.
+    """
     tree = parse_xml(content)
     errors = check_bpmn_structure(tree)
     if errors:
@@ -50,7 +55,7 @@ def definition_validate(*, content):
     errors = check_runnable_parts(tree, process.id)
     if errors:
         raise DefinitionInvalidError("The process has scripts, conditions or timers that cannot run.", errors)
-    parsed = parse_process(tree.getroot(), process.id)
+    parsed = parse_process(tree.getroot(), process.id, decisions)
     return tree, process, parsed
 
 
@@ -81,16 +86,21 @@ def _checksum(content, form_files):
     return digest.hexdigest()
 
 
-def definition_deploy(*, content, filename, actor, agency, form_files=None, service_levels_file=None):
+def definition_deploy(*, content, filename, actor, agency, form_files=None, service_levels_file=None,
+                      decision_files=None):
     """Deploy a BPMN file for ``agency`` as the next version of its process.
 
     ``form_files`` (``{file name: bytes}``) are the JSON Schema forms deployed with it (see
     ``processes.forms``); ``service_levels_file`` is an optional ``service_levels.json`` (see
     ``processes.service_levels``). Identical content (file, the forms it uses and the service
-    levels file) returns the existing version. Returns (definition, created).
+    levels file) returns the existing version. ``decision_files`` (``{file name: bytes}``) are the DMN
+    files its business rule tasks call (see ``engine.dmn``); they are stored with the version and are
+    part of its checksum. Returns (definition, created).
     """
     _require_deployer(actor, agency)
-    tree, process, parsed = definition_validate(content=content)
+    decision_files = dict(decision_files or {})
+    decisions = parse_dmn_files(decision_files)
+    tree, process, parsed = definition_validate(content=content, decisions=decisions)
     catalog = element_catalog(tree, process.id, form_files)
     levels, errors = read_service_levels(tree, process.id, service_levels_file)
     if errors:
@@ -99,15 +109,18 @@ def definition_deploy(*, content, filename, actor, agency, form_files=None, serv
     extra_files = dict(catalog.used_form_files)
     if service_levels_file is not None:
         extra_files[SERVICE_LEVELS_FILENAME] = service_levels_file
+    extra_files.update({f"dmn:{name}": data for name, data in decision_files.items()})
     sha256 = _checksum(content, extra_files)
     text = _as_text(content, tree)
+    texts = read_step_texts(tree, process.id)
     for _attempt in range(3):
         existing = ProcessDefinition.objects.filter(key=process.id, sha256=sha256).first()
         if existing is not None:
             return existing, False
         try:
             with transaction.atomic():
-                definition = _create_version(process, parsed, text, sha256, filename, actor, agency, catalog, levels)
+                definition = _create_version(process, parsed, text, sha256, filename, actor, agency, catalog, levels,
+                                             decision_texts(decision_files), texts)
             return definition, True
         except IntegrityError:
             continue  # someone deployed the same key at the same moment: take the next number
@@ -122,7 +135,12 @@ def _as_text(content, tree):
         return etree.tostring(tree, xml_declaration=True, encoding="UTF-8").decode("utf-8")
 
 
-def _create_version(process, parsed, text, sha256, filename, actor, agency, catalog, levels):
+def decision_texts(decision_files):
+    """The DMN files as text to store, by file name (decoded as the XML declares; they parsed already)."""
+    return {name: _as_text(data, parse_xml(data)) for name, data in decision_files.items()}
+
+
+def _create_version(process, parsed, text, sha256, filename, actor, agency, catalog, levels, decision_files, texts):
     # Lock the current version: a start timer of it firing now (which takes the same lock) finishes
     # first, so the start timers replaced below include the next occurrence it schedules.
     current = ProcessDefinition.objects.select_for_update(no_key=True).filter(key=process.id).order_by("-version")
@@ -137,6 +155,8 @@ def _create_version(process, parsed, text, sha256, filename, actor, agency, cata
         bpmn_xml=text,
         element_catalog=catalog.entries,
         service_levels=levels,
+        decision_files=decision_files,
+        step_texts=texts,
         deployed_by=actor,
     )
     history.record_definition_deployed(definition, actor=actor)

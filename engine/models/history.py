@@ -38,6 +38,7 @@ class EventType(models.TextChoices):
     DOCUMENT_ATTACHED = "document_attached", "Document attached"
     COMMENT_ADDED = "comment_added", "Comment added"
     CALENDAR_CHANGED = "calendar_changed", "Agency calendar changed"
+    DECISION_EVALUATED = "decision_evaluated", "Decision evaluated (business rule task)"
 
 
 class HistoryEvent(models.Model):

@@ -7,6 +7,7 @@ Called inside the service's transaction, with the instance row locked.
 from django.utils import timezone
 
 from engine import history
+from engine.dmn import parse_dmn_files
 from engine.exceptions import ScriptError
 from engine.expressions import sandbox
 from engine.models import (
@@ -40,8 +41,14 @@ from .task_setup import task_offer, task_setup
 def parsed_process_of(definition):
     """The definition's parsed spec, from the cache (parsed from the stored file on a miss)."""
     return parsed_process_for(
-        definition.sha256, definition.key, lambda: parse_xml(definition.bpmn_xml.encode("utf-8")).getroot()
+        definition.sha256, definition.key, lambda: parse_xml(definition.bpmn_xml.encode("utf-8")).getroot(),
+        lambda: decisions_of(definition),
     )
+
+
+def decisions_of(definition):
+    """The decisions of the DMN files deployed with the definition (``engine.dmn.DecisionSet``)."""
+    return parse_dmn_files({name: text.encode("utf-8") for name, text in (definition.decision_files or {}).items()})
 
 
 def locked_instance(instance_id):
@@ -74,6 +81,7 @@ def save_step(instance, runtime, result, *, actor):
     """Store the state and the projections after the engine moved, and record what happened."""
     now = timezone.now()
     history.record_activities_completed(instance, result.finished, actor=actor)
+    history.record_decisions_evaluated(instance, result.finished, actor=actor)
     pending_timers = list(
         Timer.objects.filter(instance=instance, status=TimerStatus.PENDING, kind__in=BPMN_TIMER_KINDS).order_by("pk")
     )

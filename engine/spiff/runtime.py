@@ -12,6 +12,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.exceptions import ProcessStepError, TaskNotReadyError
 
+from .decisions import decision_summary
 from .messages import catch_message, message_catchers, waiting_messages
 from .script_engine import SCRIPT_ENGINE
 from .serializer import dump_state, load_state
@@ -266,6 +267,7 @@ def _activity(task):
         element_id=spec.bpmn_id or spec.name,
         name=spec.bpmn_name or spec.bpmn_id or spec.name,
         element_type=_element_type(spec),
+        decision=decision_summary(task),
     )
 
 

@@ -11,10 +11,10 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimeDateEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
-from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
 
 from engine.exceptions import DefinitionInvalidError
 
+from .decisions import EngineBpmnParser
 from .messages import declared_correlation_keys
 from .types import StartTimer
 
@@ -60,12 +60,13 @@ def _line_of(root, element_id):
     return found[0].sourceline if found else None
 
 
-def parse_process(root, process_id):
+def parse_process(root, process_id, decisions=None):
     """Parse one process out of a (safely parsed) lxml document root into a ``ParsedProcess``.
 
+    ``decisions`` (an ``engine.dmn.DecisionSet``) are the decisions its business rule tasks may call.
     Raises ``DefinitionInvalidError`` with line and element id when SpiffWorkflow rejects it.
     """
-    parser = BpmnDmnParser()
+    parser = EngineBpmnParser(decisions)
     try:
         parser.add_bpmn_xml(root, filename=f"{process_id}.bpmn")
         spec = parser.get_spec(process_id)
@@ -117,6 +118,10 @@ class _SpecCache:
 SPEC_CACHE = _SpecCache(SPEC_CACHE_SIZE)
 
 
-def parsed_process_for(sha256, process_id, load_root):
-    """The cached ``ParsedProcess`` of a definition; ``load_root`` gives its lxml root on a miss."""
-    return SPEC_CACHE.get_or_parse((sha256, process_id), lambda: parse_process(load_root(), process_id))
+def parsed_process_for(sha256, process_id, load_root, load_decisions=None):
+    """The cached ``ParsedProcess`` of a definition; on a miss ``load_root`` gives its lxml root and
+    ``load_decisions`` (if given) its ``DecisionSet``."""
+    return SPEC_CACHE.get_or_parse(
+        (sha256, process_id),
+        lambda: parse_process(load_root(), process_id, load_decisions() if load_decisions else None),
+    )

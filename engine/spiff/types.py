@@ -46,6 +46,7 @@ class CompletedActivity:
     element_id: str
     name: str
     element_type: str
+    decision: dict | None = None  # business rule task: decision id, matched rules, outputs (DecisionResult.summary)
 
 
 @dataclass(frozen=True)
