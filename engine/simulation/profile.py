@@ -24,11 +24,19 @@ Times are triangular distributions ``[low, most likely, high]``: officers' ``wor
 time only (the agency calendar: work stops at closing time and goes on the next working day); applicants'
 ``applicant_days`` are calendar days. ``abandon`` is the chance the applicant never answers: the instance then
 waits for them to the end of the simulation. Data values are literals or one of ``{"one_of": [[value,
-weight], ...]}``, ``{"between": [low, high]}`` (a whole number) and ``{"counter": "PREFIX-{n:06d}"}`` (unique).
+weight], ...]}``, ``{"between": [low, high]}`` (a whole number), ``{"counter": "PREFIX-{n:06d}"}`` (unique),
+``{"today": true}`` (the simulated date, ``YYYY-MM-DD``) and ``{"days_ago": [[low, high, weight], ...]}`` (a date
+a whole number of days before the simulated date, from one of the weighted ranges).
+
+Two more keys: ``"started_by": "Petugas Loket"`` at the top starts each application as an officer of that
+group, for the applicant (a counter service; default: the applicant starts it online); ``"ready_after_days"``
+on an officer's task holds it back until the applicant turns up (collecting a card: the officer can only hand
+it over then), with ``abandon`` the chance they never do.
 """
 
 import json
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from engine.exceptions import EngineError
@@ -54,6 +62,7 @@ class Triangle:
 class TaskProfile:
     work_minutes: Triangle | None = None
     applicant_days: Triangle | None = None
+    ready_after_days: Triangle | None = None
     abandon: float = 0.0
     outcomes: tuple = ()  # ((weight, data), ...)
     outcomes_on_repeat: tuple = ()
@@ -76,6 +85,7 @@ class ProcessProfile:
     per_working_day: float = 0.0
     per_day: float = 0.0
     start_data: dict = field(default_factory=dict)
+    started_by: str = ""
     staff: dict = field(default_factory=dict)
     tasks: dict = field(default_factory=dict)
     messages: dict = field(default_factory=dict)
@@ -92,7 +102,7 @@ def load_profile(path, process_key):
 
 def parse_profile(raw, process_key, *, where="profile"):
     _require(isinstance(raw, dict), where, "must be a JSON object")
-    unknown = set(raw) - {"about", "arrivals", "start_data", "staff", "tasks", "messages"}
+    unknown = set(raw) - {"about", "arrivals", "start_data", "started_by", "staff", "tasks", "messages"}
     _require(not unknown, where, f"unknown keys {sorted(unknown)}")
     arrivals = raw.get("arrivals", {})
     _require(isinstance(arrivals, dict) and set(arrivals) <= {"per_working_day", "per_day"}, where,
@@ -113,6 +123,7 @@ def parse_profile(raw, process_key, *, where="profile"):
         per_working_day=_rate(arrivals.get("per_working_day", 0), where),
         per_day=_rate(arrivals.get("per_day", 0), where),
         start_data=start_data,
+        started_by=str(raw.get("started_by", "")),
         staff=dict(staff),
         tasks={task_id: _task(value, f"{where}: tasks.{task_id}") for task_id, value in tasks.items()},
         messages={name: _message(value, f"{where}: messages.{name}") for name, value in messages.items()},
@@ -162,7 +173,7 @@ def _outcomes(value, where, name):
 
 def _task(value, where):
     _require(isinstance(value, dict), where, "must be a JSON object")
-    known = {"work_minutes", "applicant_days", "abandon", "outcomes", "outcomes_on_repeat", "data"}
+    known = {"work_minutes", "applicant_days", "ready_after_days", "abandon", "outcomes", "outcomes_on_repeat", "data"}
     unknown = set(value) - known
     _require(not unknown, where, f"unknown keys {sorted(unknown)}")
     _require(("work_minutes" in value) != ("applicant_days" in value), where,
@@ -175,6 +186,9 @@ def _task(value, where):
         work_minutes=_triangle(value["work_minutes"], where, "work_minutes") if "work_minutes" in value else None,
         applicant_days=(
             _triangle(value["applicant_days"], where, "applicant_days") if "applicant_days" in value else None
+        ),
+        ready_after_days=(
+            _triangle(value["ready_after_days"], where, "ready_after_days") if "ready_after_days" in value else None
         ),
         abandon=_probability(value.get("abandon", 0), where),
         outcomes=outcomes,
@@ -209,12 +223,12 @@ def choose_outcome(outcomes, rng):
     return outcomes[-1][1]
 
 
-def sample_data(template, rng, counters):
+def sample_data(template, rng, counters, today):
     """``template`` with its sampled values drawn (``counters`` numbers the ``counter`` values)."""
-    return {key: _sample_value(value, rng, counters, key) for key, value in template.items()}
+    return {key: _sample_value(value, rng, counters, key, today) for key, value in template.items()}
 
 
-def _sample_value(value, rng, counters, key):
+def _sample_value(value, rng, counters, key, today):
     if not isinstance(value, dict) or len(value) != 1:
         return value
     (kind, spec), = value.items()
@@ -226,4 +240,9 @@ def _sample_value(value, rng, counters, key):
     if kind == "counter":
         counters[key] = counters.get(key, 0) + 1
         return spec.format(n=counters[key])
+    if kind == "today":
+        return today.isoformat()
+    if kind == "days_ago":
+        low, high = choose_outcome(tuple((float(weight), (low, high)) for low, high, weight in spec), rng)
+        return (today - timedelta(days=rng.randint(int(low), int(high)))).isoformat()
     return value

@@ -24,7 +24,7 @@ from datetime import date, datetime, timedelta
 import time_machine
 from django.db import transaction
 
-from engine.agencies import is_applicant_lane
+from engine.agencies import agency_group, is_applicant_lane
 from engine.calendars.for_agency import calendar_for_agency
 from engine.exceptions import EngineError
 from engine.models import (
@@ -38,20 +38,22 @@ from engine.models import (
 from engine.services import human_task_claim, human_task_complete, instance_start, message_correlate, timer_fire
 from engine.services.timers import timers_claim_due
 
-from .profile import TaskProfile, Triangle, choose_outcome, sample_data
-from .staff import citizens_ensure, officers_ensure
+from .profile import SimulationProfileError, TaskProfile, Triangle, choose_outcome, sample_data
+from .staff import citizens_ensure, group_home, officers_ensure
 
 DEFAULT_WORK = TaskProfile(work_minutes=Triangle(5, 15, 60))
 # Events at one moment run in this order of kinds, then in the order they were scheduled.
-ARRIVAL, APPLICANT, MESSAGE, DONE, SWEEP, WAKE = range(6)
+ARRIVAL, APPLICANT, TURNS_UP, MESSAGE, DONE, SWEEP, WAKE = range(7)
 
 
 class Simulation:
-    """``processes``: ``[(definition, ProcessProfile), ...]``; the period is ``[start, end)`` (aware datetimes)."""
+    """``processes``: ``[(definition, ProcessProfile), ...]``; the period is ``[start, end)`` (aware datetimes).
 
-    def __init__(self, *, agency, processes, start, end, seed, citizens=300, sweep_minutes=60, batch_events=500,
+    Each definition runs in its own agency, on that agency's calendar, with that agency's groups.
+    """
+
+    def __init__(self, *, processes, start, end, seed, citizens=300, sweep_minutes=60, batch_events=500,
                  progress=None):
-        self.agency = agency
         self.processes = sorted(processes, key=lambda item: item[0].key)
         self.start, self.end = start, end
         self.seed = seed
@@ -59,7 +61,9 @@ class Simulation:
         self.batch_events = batch_events
         self.progress = progress
         self.citizen_count = citizens
-        self.calendar = calendar_for_agency(agency)
+        self.calendars = {}  # agency id -> WorkingCalendar
+        self.zone = start.tzinfo  # dates in the data (today, days ago) are read in the period's zone
+        self.calendar_of_group = {}
         self.heap = []
         self.sequence = itertools.count()
         self.queues = {}  # group id -> deque of task ids waiting for an officer
@@ -72,6 +76,7 @@ class Simulation:
         self.profile_of = {}
         self.counters = {}
         self.wakes = set()
+        self.clerk_turn = Counter()
         self.stats = Counter()
         self.warnings = Counter()
 
@@ -83,12 +88,16 @@ class Simulation:
 
     def _prepare(self):
         staff = {}
-        for _definition, profile in self.processes:
-            for group, count in profile.staff.items():
-                staff[group] = max(staff.get(group, 0), count)  # groups are shared by the processes
-        pools = officers_ensure(self.agency, staff)
+        for definition, profile in self.processes:
+            for reference, count in profile.staff.items():
+                home = group_home(reference, definition.agency)
+                key = (home[0].pk, home[1])
+                staff[key] = (home, max(staff.get(key, (home, 0))[1], count))  # processes share an agency's groups
+        pools = officers_ensure(dict(staff.values()))
         self.queues = {group_id: deque() for group_id in pools}
-        self.idle = {group_id: deque(officers) for group_id, officers in pools.items()}
+        self.pools = {group_id: officers for group_id, (_agency, officers) in pools.items()}
+        self.idle = {group_id: deque(officers) for group_id, officers in self.pools.items()}
+        self.calendar_of_group = {group_id: self._calendar(agency) for group_id, (agency, _officers) in pools.items()}
         self.citizens = citizens_ensure(self.citizen_count)
         self.draw = {
             "citizens": self.random("citizens"),
@@ -96,17 +105,23 @@ class Simulation:
             "outcomes": self.random("outcomes"),
             "applicants": self.random("applicants"),
         }
-        working_seconds = self._working_seconds_per_day()
         for definition, profile in self.processes:
             stream = self.random(f"arrivals:{definition.key}")
-            self._schedule(self.start, ARRIVAL, (definition, profile, stream, working_seconds))
+            calendar = self._calendar(definition.agency)
+            working_seconds = self._working_seconds_per_day(calendar)
+            self._schedule(self.start, ARRIVAL, (definition, profile, stream, calendar, working_seconds))
         self._schedule(self.start, SWEEP, None)
 
-    def _working_seconds_per_day(self):
+    def _calendar(self, agency):
+        if agency.pk not in self.calendars:
+            self.calendars[agency.pk] = calendar_for_agency(agency)
+        return self.calendars[agency.pk]
+
+    def _working_seconds_per_day(self, calendar):
         """Average working seconds of a working day over the period (for arrivals per working day)."""
         days = [self.start.date() + timedelta(days=offset) for offset in range((self.end - self.start).days + 1)]
-        working_days = sum(1 for day in days if self.calendar.is_working_day(day)) or 1
-        return self.calendar.working_time_between(self.start, self.end).total_seconds() / working_days or 1.0
+        working_days = sum(1 for day in days if calendar.is_working_day(day)) or 1
+        return calendar.working_time_between(self.start, self.end).total_seconds() / working_days or 1.0
 
     def _schedule(self, moment, kind, payload):
         if moment < self.end:
@@ -118,7 +133,8 @@ class Simulation:
         """Run the whole period; returns the counters (instances started, tasks completed, ...)."""
         with time_machine.travel(self.start, tick=False) as clock:
             self._prepare()
-            handlers = {ARRIVAL: self._arrival, APPLICANT: self._applicant_answers, MESSAGE: self._message,
+            handlers = {ARRIVAL: self._arrival, APPLICANT: self._applicant_answers, TURNS_UP: self._turns_up,
+                        MESSAGE: self._message,
                         DONE: self._officer_done, SWEEP: self._sweep, WAKE: self._wake}
             while self.heap:
                 with transaction.atomic():
@@ -134,19 +150,36 @@ class Simulation:
         return self.stats
 
     def _arrival(self, moment, payload):
-        definition, profile, stream, working_seconds = payload
+        definition, profile, stream, calendar, working_seconds = payload
         citizen = self.citizens[self.draw["citizens"].randrange(len(self.citizens))]
-        data = sample_data(profile.start_data, stream, self.counters)
-        instance = instance_start(definition=definition, data=data, actor=citizen)
+        today = moment.astimezone(self.zone).date()
+        data = sample_data(profile.start_data, stream, self.counters, today)
+        clerk = self._clerk(definition, profile)
+        instance = instance_start(definition=definition, data=data, actor=clerk or citizen, applicant=citizen)
         self.stats["instances started"] += 1
         self.applicant_of[instance.pk] = citizen
         self.profile_of[instance.pk] = profile
         self._follow(instance.pk, moment)
         if profile.per_working_day:
             gap = timedelta(seconds=stream.expovariate(profile.per_working_day / working_seconds))
-            self._schedule(self.calendar.add_working_time(moment, gap), ARRIVAL, payload)
+            self._schedule(calendar.add_working_time(moment, gap), ARRIVAL, payload)
         elif profile.per_day:
             self._schedule(moment + timedelta(seconds=stream.expovariate(profile.per_day / 86400)), ARRIVAL, payload)
+
+    def _clerk(self, definition, profile):
+        """The officer who registers a counter application (round robin in the group), or None: online.
+
+        Registering takes no officer time in the simulation: the counter work is the tasks that follow.
+        """
+        if not profile.started_by:
+            return None
+        agency, name = group_home(profile.started_by, definition.agency)
+        group_id = agency_group(agency, name).pk
+        if group_id not in self.idle:
+            raise SimulationProfileError(f"{definition.key}: started_by {profile.started_by!r} has no staff")
+        officers = self.pools[group_id]
+        self.clerk_turn[group_id] += 1
+        return officers[self.clerk_turn[group_id] % len(officers)]
 
     def _follow(self, instance_id, moment):
         """Pick up the instance's new open tasks and awaited messages after a step, and plan what follows."""
@@ -167,6 +200,8 @@ class Simulation:
             self.tasks[task_id] = (instance_id, element_id, task_profile)
             if task_profile.by_applicant or is_applicant_lane(lane):
                 self._plan_applicant(moment, task_id, task_profile)
+            elif task_profile.ready_after_days is not None:
+                self._plan_turning_up(moment, task_id, task_profile)
             else:
                 officer_tasks.append(task_id)
         if officer_tasks:
@@ -198,6 +233,16 @@ class Simulation:
         days = (task_profile.applicant_days or Triangle(1, 3, 10)).sample(draw)
         self._schedule(moment + timedelta(days=days), APPLICANT, task_id)
 
+    def _plan_turning_up(self, moment, task_id, task_profile):
+        draw = self.draw["applicants"]
+        if task_profile.abandon and draw.random() < task_profile.abandon:
+            self.stats["applicants who never answered"] += 1
+            return
+        self._schedule(moment + timedelta(days=task_profile.ready_after_days.sample(draw)), TURNS_UP, task_id)
+
+    def _turns_up(self, moment, task_id):
+        self._queue_for_officers([task_id], moment)
+
     def _plan_messages(self, instance_id, moment, profile):
         waiting = (
             MessageSubscription.objects.filter(instance_id=instance_id, status=MessageSubscriptionStatus.WAITING)
@@ -220,17 +265,18 @@ class Simulation:
             self._schedule(when, MESSAGE, (instance_id, name, correlation_key, message.data))
 
     def _dispatch(self, moment):
-        """Every free officer with work waiting takes the oldest task of their group, in working hours."""
-        if not any(self.queues[group] and self.idle[group] for group in self.queues):
-            return
-        if not self.calendar.is_working_time(moment):
-            opening = self.calendar.next_working_moment(moment)
-            if opening not in self.wakes:
-                self.wakes.add(opening)
-                self._schedule(opening, WAKE, None)
-            return
+        """Every free officer with work waiting takes the oldest task of their group, in their office's hours."""
         for group_id in sorted(self.queues):
             queue, idle = self.queues[group_id], self.idle[group_id]
+            if not (queue and idle):
+                continue
+            calendar = self.calendar_of_group[group_id]
+            if not calendar.is_working_time(moment):
+                opening = calendar.next_working_moment(moment)
+                if opening not in self.wakes:
+                    self.wakes.add(opening)
+                    self._schedule(opening, WAKE, None)
+                continue
             while queue and idle:
                 task_id = queue.popleft()
                 officer = idle[0]
@@ -241,23 +287,26 @@ class Simulation:
                     continue
                 idle.popleft()
                 minutes = self.tasks[task_id][2].work_minutes or DEFAULT_WORK.work_minutes
-                finished = self.calendar.add_working_time(moment, timedelta(minutes=minutes.sample(self.draw["work"])))
+                worked = timedelta(minutes=minutes.sample(self.draw["work"]))
+                finished = calendar.add_working_time(moment, worked)
                 self._schedule(finished, DONE, (task_id, officer, group_id))
 
     def _wake(self, moment, _payload):
         self.wakes.discard(moment)
         self._dispatch(moment)
 
-    def _outcome(self, task_id):
+    def _outcome(self, task_id, moment):
         instance_id, element_id, task_profile = self.tasks[task_id]
         self.visits[(instance_id, element_id)] += 1
         outcomes = task_profile.outcomes
         if self.visits[(instance_id, element_id)] > 1 and task_profile.outcomes_on_repeat:
             outcomes = task_profile.outcomes_on_repeat
-        return instance_id, dict(choose_outcome(outcomes, self.draw["outcomes"]))
+        draw = self.draw["outcomes"]
+        today = moment.astimezone(self.zone).date()
+        return instance_id, sample_data(choose_outcome(outcomes, draw), draw, self.counters, today)
 
     def _complete(self, task_id, actor, moment):
-        instance_id, data = self._outcome(task_id)
+        instance_id, data = self._outcome(task_id, moment)
         try:
             human_task_complete(task_id=task_id, actor=actor, data=data)
         except EngineError as error:

@@ -41,8 +41,7 @@ PERMIT_OFFICE = {
 @pytest.fixture
 def permit(agency):
     deploy_folder(LIBRARY_DIR / "permit_application", actor=None, agency=agency)
-    definition = next(definition for definition, _ in library_profiles(agency) if definition.key == "permit_application")
-    return definition
+    return next(definition for definition, _ in library_profiles(agency) if definition.key == "permit_application")
 
 
 _RUNS = {}  # seed -> outcome: the runs are plain data, shared by the tests that only read them
@@ -58,7 +57,7 @@ def simulate(agency, definition, seed):
     """Run five days with ``seed``, read back what the engine recorded, and roll it all back."""
     with transaction.atomic():
         profile = parse_profile(PERMIT_OFFICE, definition.key)
-        stats = Simulation(agency=agency, processes=[(definition, profile)], start=START, end=END, seed=seed,
+        stats = Simulation(processes=[(definition, profile)], start=START, end=END, seed=seed,
                            citizens=15).run()
         outcome = {"stats": dict(stats), "events": _events(), "states": _states(), "work": _officer_work()}
         transaction.set_rollback(True)

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from django.core.management.base import BaseCommand, CommandError
 
-from engine.agencies import agency_ensure, default_agency
+from engine.agencies import agency_ensure
 from engine.models import ProcessInstance
 from engine.simulation.database import fast_sqlite_writes
 from engine.simulation.library import library_profiles
@@ -30,15 +30,15 @@ class Command(BaseCommand):
         parser.add_argument("--end", type=date.fromisoformat,
                             help="Last day, exclusive (YYYY-MM-DD; default today in the agency's time zone).")
         parser.add_argument("--scale", type=float, default=1.0, help="Multiply every arrival rate (default 1).")
-        parser.add_argument("--agency", help="Agency code (default: the default agency).")
+        parser.add_argument("--agency", help="Only this agency's processes (default: all with a profile).")
         parser.add_argument("--if-empty", action="store_true",
-                            help="Do nothing when the agency already has process instances.")
+                            help="Do nothing when there are process instances already.")
         parser.add_argument("--no-progress", action="store_true", help="No progress bar on stderr.")
 
     def handle(self, *args, **options):
-        agency = agency_ensure(options["agency"]) if options["agency"] else default_agency()
-        if options["if_empty"] and ProcessInstance.objects.filter(definition__agency=agency).exists():
-            self.stdout.write("The agency already has process instances: no history simulated.")
+        agency = agency_ensure(options["agency"]) if options["agency"] else None
+        if options["if_empty"] and ProcessInstance.objects.exists():
+            self.stdout.write("There are process instances already: no history simulated.")
             return
         try:
             processes = library_profiles(agency)
@@ -47,9 +47,9 @@ class Command(BaseCommand):
         if not processes:
             raise CommandError("No deployed library process has a simulation.json: run `manage.py setup_demo` first.")
         processes = [(definition, _scaled(profile, options["scale"])) for definition, profile in processes]
-        start, end = _period(options, ZoneInfo(agency.timezone))
+        start, end = _period(options, ZoneInfo(processes[0][0].agency.timezone))
         progress = None if options["no_progress"] else ProgressBar(self.stderr._out, start, end)
-        simulation = Simulation(agency=agency, processes=processes, start=start, end=end, seed=options["seed"],
+        simulation = Simulation(processes=processes, start=start, end=end, seed=options["seed"],
                                 progress=progress)
         began = time.monotonic()
         with fast_sqlite_writes():
