@@ -8,15 +8,23 @@ from engine.models import OPEN_TASK_STATUSES, HistoryEvent, HumanTask, Notificat
 from engine.selectors import instance_clock
 from processes.models import ProcessDefinition
 from processes.selectors import definition_catalog
+from processes.step_texts import process_texts
+
+from .step_text_fields import StepTextsMixin
 
 
 class DefinitionSerializer(serializers.ModelSerializer):
     deployed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     agency = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    name_en = serializers.SerializerMethodField(help_text="English name (the model's name_en, else name).")
 
     class Meta:
         model = ProcessDefinition
-        fields = ["id", "key", "version", "name", "agency", "sha256", "filename", "deployed_by", "deployed_at"]
+        fields = ["id", "key", "version", "name", "name_en", "agency", "sha256", "filename", "deployed_by",
+                  "deployed_at"]
+
+    def get_name_en(self, definition) -> str:
+        return process_texts(definition.step_texts, definition.name)["en"]
 
 
 class DefinitionUploadSerializer(serializers.Serializer):
@@ -40,12 +48,13 @@ def local_time(moment):
     return serializers.DateTimeField().to_representation(moment) if moment is not None else None
 
 
-class TaskSummarySerializer(serializers.ModelSerializer):
+class TaskSummarySerializer(StepTextsMixin, serializers.ModelSerializer):
     assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
         model = HumanTask
-        fields = ["id", "element_id", "name", "lane", "status", "assignee", "created_at", "due_at", "follow_up_at"]
+        fields = ["id", "element_id", "name", "name_en", "lane", "lane_en", "status", "assignee", "created_at",
+                  "due_at", "follow_up_at"]
 
 
 class TimerSerializer(serializers.ModelSerializer):
@@ -111,7 +120,7 @@ class InstanceStartSerializer(serializers.Serializer):
         return value
 
 
-class HumanTaskSerializer(serializers.ModelSerializer):
+class HumanTaskSerializer(StepTextsMixin, serializers.ModelSerializer):
     process = serializers.CharField(source="process_key", read_only=True)
     instance_id = serializers.IntegerField(read_only=True)
     tracking_code = serializers.CharField(source="instance.tracking_code", read_only=True)
@@ -127,10 +136,10 @@ class HumanTaskSerializer(serializers.ModelSerializer):
     class Meta:
         model = HumanTask
         fields = [
-            "id", "process", "agency", "instance_id", "tracking_code", "element_id", "name", "documentation",
-            "lane", "status", "assignee", "owner", "delegation_state", "candidate_groups", "priority", "due_at",
-            "follow_up_at", "is_overdue", "overdue_at", "created_at", "claimed_at", "completed_at", "completed_by",
-            "draft_data", "completion_data", "data", "form",
+            "id", "process", "agency", "instance_id", "tracking_code", "element_id", "name", "name_en", "documentation",
+            "lane", "lane_en", "documents", "status", "assignee", "owner", "delegation_state", "candidate_groups",
+            "priority", "due_at", "follow_up_at", "is_overdue", "overdue_at", "created_at", "claimed_at",
+            "completed_at", "completed_by", "draft_data", "completion_data", "data", "form",
         ]
 
     def get_is_overdue(self, task) -> bool:

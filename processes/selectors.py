@@ -21,3 +21,9 @@ def definition_latest(key):
     if definition is None:
         raise DefinitionNotFoundError(f"No process with key '{key}' is deployed.")
     return definition
+
+
+def definition_step_texts(definition_id):
+    """The names, notes and documents of a definition's steps (processes.step_texts), {} for an unknown id."""
+    texts = ProcessDefinition.objects.filter(pk=definition_id).values_list("step_texts", flat=True).first()
+    return texts or {}

@@ -7,7 +7,8 @@ import time_machine
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from tests.processes.library_support import JAKARTA, MONDAY_MORNING, LibraryRun, deploy_bundled_library
+from tests.conftest import client_for
+from tests.processes.library_support import JAKARTA, MONDAY_MORNING, LibraryRun, deploy_bundled_library, user
 
 pytestmark = pytest.mark.django_db
 
@@ -139,3 +140,18 @@ def test_late_birth_registration_needs_the_heads_decision(citizen, approved, end
     if approved:
         _register_and_sign(run)
     assert run.refresh().status == "completed" and run.path()[-1] == ends_at
+
+
+def test_inbox_and_catalog_show_english_names_and_documents(citizen):
+    """The inbox gives each task its English name, lane and documents; the catalog its English process name."""
+    run = _ektp(citizen)
+    run.complete("periksa_dokumen", "capil_verifikator", {"hasil_pemeriksaan": "kurang"})
+    rows = client_for(citizen).get("/api/v1/tasks/").json()["results"]
+    assert [(row["name"], row["name_en"], row["lane_en"]) for row in rows] == [
+        ("Melengkapi dokumen persyaratan", "Complete the required documents", "Applicant")]
+    assert rows[0]["documents"][0] == {"id": "Kartu Keluarga (KK)", "en": "Family card (KK)"}
+    detail = client_for(user("capil_supervisor")).get(f"/api/v1/process-instances/{run.instance.pk}/").json()
+    assert detail["open_tasks"][0]["name_en"] == "Complete the required documents"
+    definitions = client_for(user("capil_supervisor")).get("/api/v1/process-definitions/?key=ektp_issuance").json()
+    listed = definitions["results"] if isinstance(definitions, dict) else definitions
+    assert listed[0]["name_en"] == "Issuing a new electronic identity card (e-KTP)"
