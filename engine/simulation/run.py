@@ -109,7 +109,7 @@ class Simulation:
             stream = self.random(f"arrivals:{definition.key}")
             calendar = self._calendar(definition.agency)
             working_seconds = self._working_seconds_per_day(calendar)
-            self._schedule(self.start, ARRIVAL, (definition, profile, stream, calendar, working_seconds))
+            self._next_arrival(self.start, (definition, profile, stream, calendar, working_seconds))
         self._schedule(self.start, SWEEP, None)
 
     def _calendar(self, agency):
@@ -150,7 +150,7 @@ class Simulation:
         return self.stats
 
     def _arrival(self, moment, payload):
-        definition, profile, stream, calendar, working_seconds = payload
+        definition, profile, stream, _calendar, _working_seconds = payload
         citizen = self.citizens[self.draw["citizens"].randrange(len(self.citizens))]
         today = moment.astimezone(self.zone).date()
         data = sample_data(profile.start_data, stream, self.counters, today)
@@ -160,6 +160,11 @@ class Simulation:
         self.applicant_of[instance.pk] = citizen
         self.profile_of[instance.pk] = profile
         self._follow(instance.pk, moment)
+        self._next_arrival(moment, payload)
+
+    def _next_arrival(self, moment, payload):
+        """Poisson arrivals: in working time for an office, around the clock for an online service."""
+        _definition, profile, stream, calendar, working_seconds = payload
         if profile.per_working_day:
             gap = timedelta(seconds=stream.expovariate(profile.per_working_day / working_seconds))
             self._schedule(calendar.add_working_time(moment, gap), ARRIVAL, payload)
