@@ -50,3 +50,22 @@ def test_the_progress_bar_writes_a_line_per_step_without_a_terminal():
     assert len(lines) == 2
     assert "50%" in lines[0] and "2026-02-20" in lines[0] and "instances 10" in lines[0]
     assert "100%" in lines[1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fast_sqlite_writes_lasts_only_for_the_run():
+    """Inside the run SQLite skips fsync and has a big page cache; afterwards both are as they were."""
+    from django.db import connection
+
+    from engine.simulation.database import CACHE_KIB, fast_sqlite_writes
+
+    def pragma(name):
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA {name}")
+            return cursor.fetchone()[0]
+
+    before = pragma("synchronous"), pragma("cache_size")
+    with fast_sqlite_writes():
+        assert pragma("synchronous") == 0
+        assert pragma("cache_size") == -CACHE_KIB
+    assert (pragma("synchronous"), pragma("cache_size")) == before
