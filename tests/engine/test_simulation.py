@@ -1,7 +1,7 @@
 """The history simulator: it drives the engine's services on a simulated clock, reproducibly for a seed."""
 
 from collections import Counter, defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,6 +14,8 @@ from engine.simulation.profile import FILENAME, SimulationProfileError, load_pro
 from engine.simulation.run import Simulation
 from processes.bpmn_xml import parse_xml
 from processes.library import LIBRARY_DIR, bpmn_files, deploy_folder
+from processes.services import definition_deploy
+from tests.conftest import fixture_bytes
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 # Monday 2 to Friday 6 November 2026 (exclusive): four working days, no holiday.
@@ -168,3 +170,36 @@ def test_a_malformed_profile_is_refused_with_the_reason(profile, message):
     """A profile with impossible values is refused, saying which value and why."""
     with pytest.raises(SimulationProfileError, match=message):
         parse_profile(profile, "p")
+
+
+def test_applicants_send_the_messages_the_process_waits_for_and_silence_lets_its_timer_fire(agency):
+    """Awaited messages are correlated by the applicant after their delay; those who never answer run into
+    the process's 14-day timer, which the simulated sweeper fires."""
+    definition, _created = definition_deploy(
+        content=fixture_bytes("messages/document_resubmission.bpmn"), filename="document_resubmission.bpmn",
+        actor=None, agency=agency,
+    )
+    profile = parse_profile({
+        "arrivals": {"per_working_day": 3},
+        "staff": {"Front Office": 1},
+        "tasks": {
+            "check_documents": {
+                "work_minutes": [10, 20, 30],
+                "outcomes": [{"weight": 1, "data": {"documents_complete": False}}],
+                "outcomes_on_repeat": [{"weight": 1, "data": {"documents_complete": True}}],
+            },
+            "issue_decision": {"work_minutes": [5, 10, 15]},
+        },
+        "messages": {"documents_resubmitted": {"applicant_days": [1, 2, 4], "abandon": 0.4}},
+    }, definition.key)
+    start = datetime(2026, 11, 2, tzinfo=JAKARTA)
+    stats = Simulation(processes=[(definition, profile)], start=start, end=start + timedelta(days=28), seed=5,
+                       citizens=10).run()
+    assert stats["messages delivered"] > 0
+    assert stats["timers fired"] > 0
+    finished = Counter(
+        HistoryEvent.objects.filter(event_type=EventType.ACTIVITY_COMPLETED,
+                                    element_id__in=["issue_decision", "cancel_application"])
+        .values_list("element_id", flat=True)
+    )
+    assert finished["issue_decision"] > 0 and finished["cancel_application"] > 0
