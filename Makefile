@@ -6,8 +6,13 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: run test test-integration bench bench-timers bench-analytics system-deps install migrate lint clean
 
+# On a database without instances, `make run` first simulates DEMO_HISTORY_DAYS days of applications up to
+# today (about two minutes for 14 days); DEMO_HISTORY_DAYS=0 skips it. See README "Simulated history".
+DEMO_HISTORY_DAYS ?= 14
+
 run: install migrate
 	$(PY) manage.py setup_demo
+	test "$(DEMO_HISTORY_DAYS)" = 0 || $(PY) manage.py simulate_history --if-empty --days $(DEMO_HISTORY_DAYS) --seed 1
 	$(PY) manage.py serve 127.0.0.1:8000
 
 test: install

@@ -95,10 +95,11 @@ def statements(*, agencies, groups, users, tasks, closed):
             CREATE INDEX ON bench_officer (agency_id, rn)"""),
         ("definitions", f"""
             INSERT INTO processes_processdefinition (id, key, version, name, agency_id, sha256, filename,
-                                                     bpmn_xml, element_catalog, service_levels, deployed_at)
+                                                     bpmn_xml, element_catalog, service_levels, decision_files,
+                                                     step_texts, validation_report, deployed_at)
             SELECT (a - 1) * {processes} + p, ({_array(PROCESS_NAMES)})[p] || '_' || lpad(a::text, 3, '0'), 1,
                    initcap(replace(({_array(PROCESS_NAMES)})[p], '_', ' ')), a, md5(a || '/' || p), '', '',
-                   '{ELEMENT_CATALOG}', '{{}}', now() - interval '400 days'
+                   '{ELEMENT_CATALOG}', '{{}}', '{{}}', '{{}}', '{{}}', now() - interval '400 days'
             FROM generate_series(1, {agencies}) a, generate_series(1, {processes}) p"""),
         ("instances", f"""
             INSERT INTO engine_processinstance (id, definition_id, process_key, status, tracking_code, business_key,

@@ -57,8 +57,11 @@ def _schedule(instance, kind, due_at, element_id, human_task=None):
     return timer
 
 
-def _cancel(timers, reason):
+def _cancel(timers, reason, instance):
     for timer in timers.filter(status=TimerStatus.PENDING):
+        timer.instance = instance  # already locked and loaded: the history needs no query for it
+        if timer.definition_id == instance.definition_id:
+            timer.definition = instance.definition
         timer.status = TimerStatus.CANCELLED
         timer.save(update_fields=["status"])
         history.record_timer_cancelled(timer, reason=reason)
@@ -92,12 +95,14 @@ def schedule_task_deadline(task):
 
 
 def cancel_task_deadlines(task, reason):
-    _cancel(Timer.objects.filter(human_task=task, kind=TimerKind.TASK_DUE), reason)
+    _cancel(Timer.objects.filter(human_task=task, kind=TimerKind.TASK_DUE), reason, task.instance)
 
 
 def cancel_instance_deadlines(instance, reason):
     """A finished (or failed) instance has no deadlines left to watch."""
-    _cancel(Timer.objects.filter(instance=instance, kind__in=(TimerKind.TASK_DUE, TimerKind.INSTANCE_DUE)), reason)
+    _cancel(
+        Timer.objects.filter(instance=instance, kind__in=(TimerKind.TASK_DUE, TimerKind.INSTANCE_DUE)), reason, instance
+    )
 
 
 # --- timers counted in working time ---
@@ -150,7 +155,7 @@ def sync_clock(instance):
     open_pause = ClockPause.objects.filter(instance=instance, ended_at__isnull=True).first()
     if waits and open_pause is None:
         pause = ClockPause.objects.create(instance=instance, reason=", ".join(waits)[:255])
-        _cancel(Timer.objects.filter(instance=instance, kind=TimerKind.INSTANCE_DUE), "The clock is paused.")
+        _cancel(Timer.objects.filter(instance=instance, kind=TimerKind.INSTANCE_DUE), "The clock is paused.", instance)
         history.record_clock_paused(instance, pause)
     elif not waits and open_pause is not None:
         open_pause.ended_at = timezone.now()

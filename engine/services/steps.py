@@ -82,11 +82,10 @@ def save_step(instance, runtime, result, *, actor):
     now = timezone.now()
     history.record_activities_completed(instance, result.finished, actor=actor)
     history.record_decisions_evaluated(instance, result.finished, actor=actor)
-    pending_timers = set(
-        Timer.objects.filter(instance=instance, status=TimerStatus.PENDING, kind__in=BPMN_TIMER_KINDS)
-        .values_list("spiff_task_id", flat=True)
+    pending_timers = list(
+        Timer.objects.filter(instance=instance, status=TimerStatus.PENDING, kind__in=BPMN_TIMER_KINDS).order_by("pk")
     )
-    reschedule_business_timers(instance, runtime, pending_timers)
+    reschedule_business_timers(instance, runtime, {timer.spiff_task_id for timer in pending_timers})
     instance.state = runtime.dump()
     instance.data = runtime.data
     instance.revision += 1
@@ -103,7 +102,7 @@ def save_step(instance, runtime, result, *, actor):
         instance.ended_at = now
     instance.save()
     _project_human_tasks(instance, runtime)
-    _project_timers(instance, runtime)
+    _project_timers(instance, runtime, pending_timers)
     _project_messages(instance, runtime)
     sync_clock(instance)
     if instance.status != InstanceStatus.RUNNING:
@@ -122,6 +121,7 @@ def _project_human_tasks(instance, runtime):
     ready = {task.task_id: task for task in runtime.ready_human_tasks()}
     open_tasks = HumanTask.objects.filter(instance=instance, status__in=OPEN_TASK_STATUSES)
     for task in open_tasks:
+        task.instance = instance
         if task.spiff_task_id not in ready:
             task.status = HumanTaskStatus.CANCELLED
             task.save(update_fields=["status"])
@@ -169,9 +169,13 @@ def _create_task(instance, runtime, ready_task, entry):
         history.record_task_assigned(task, actor=None, previous_assignee=None)
 
 
-def _project_timers(instance, runtime):
+def _project_timers(instance, runtime, pending_timers):
+    """``pending_timers``: the instance's pending BPMN timer rows, read once by ``save_step``."""
     waiting = {timer.task_id: timer for timer in runtime.waiting_timers()}
-    for timer in Timer.objects.filter(instance=instance, status=TimerStatus.PENDING, kind__in=BPMN_TIMER_KINDS):
+    for timer in pending_timers:
+        timer.instance = instance  # loaded and locked already: the history needs no query for it
+        if timer.definition_id == instance.definition_id:
+            timer.definition = instance.definition
         current = waiting.pop(timer.spiff_task_id, None)
         if current is None:
             timer.status = TimerStatus.CANCELLED
