@@ -101,10 +101,11 @@ class _Rule:
         is cheaper when the user has so many offers that a page is found after a short walk.
         """
         if probe_offers:
-            groups = _USER_GROUPS.objects.filter(user_id=self.user.pk).values("group_id")
-            group_offered = Exists(
-                HumanTaskCandidateGroup.objects.filter(_offers_of_the_task(), group_id__in=groups, is_open=True)
-            )
+            # The user's groups as literal ids, and no ``is_open`` (the walk is over open tasks, whose offers
+            # are open): each task walked past is then one descent of the offers' (task, group) index, read
+            # alone, rather than a look at the user's memberships and a descent per group.
+            groups = list(_USER_GROUPS.objects.filter(user_id=self.user.pk).values_list("group_id", flat=True))
+            group_offered = Exists(HumanTaskCandidateGroup.objects.filter(_offers_of_the_task(), group_id__in=groups))
         else:
             group_offered = Q(pk__in=self.group_offers().values("humantask_id"))
         visible = (
