@@ -6,11 +6,11 @@ recreated unless ``--reuse``), migrates it, deploys three processes, loads the s
 ``bench/analytics_data.py`` with ``COPY`` (secondary indexes and foreign keys set aside and rebuilt),
 then times:
 
-- the bottleneck report (``analytics.elements.bottleneck_report``, the function the API calls) for the
+- the bottleneck report (``engine.analytics.elements.bottleneck_report``, the function the API calls) for the
   whole agency and for one process, and the whole HTTP request ``GET /api/v1/analytics/bottlenecks/``;
 - the other reports once each;
 - ``EXPLAIN (ANALYZE, BUFFERS)`` of the bottleneck query;
-- the CSV export of the event log (the API's ``analytics.export.csv_stream``) to a file, and pm4py's
+- the CSV export of the event log (the API's ``engine.analytics.export.csv_stream``) to a file, and pm4py's
   performance directly-follows graph (``pm4py.discover_performance_dfg``) on that log's completion
   events, against our own DFG report (SQL over the same events), with the ratio.
 
@@ -27,15 +27,15 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-# The project first, so ``analytics`` is the package, not this script; bench/ for analytics_data.
+# The project first, then bench/ for analytics_data and bench_database.
 sys.path[:] = [str(ROOT), *(entry for entry in sys.path if entry != str(ROOT))]
 if str(ROOT / "bench") not in sys.path:
     sys.path.append(str(ROOT / "bench"))
 
 import analytics_data  # noqa: E402
+from bench_database import bench_url, recreate_database, setup_django  # noqa: E402
 
 BENCH_DATABASE = "bureau_analytics_bench"
 DEFAULT_URL = f"postgres://postgres@127.0.0.1:5432/{BENCH_DATABASE}"
@@ -43,36 +43,6 @@ PROCESSES = ROOT / "bench" / "analytics_processes"
 LOADED_TABLES = ["engine_processinstance", "engine_humantask", "engine_historyevent"]
 CHUNK = 50_000
 TARGET_SECONDS = 5.0
-
-
-def bench_url(url):
-    parts = urlsplit(url)
-    if parts.scheme not in ("postgres", "postgresql", "pgsql"):
-        sys.exit("analytics bench: DATABASE_URL must be a postgres:// URL (the bench measures PostgreSQL).")
-    return urlunsplit(parts._replace(path="/" + BENCH_DATABASE))
-
-
-def recreate_database(url):
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(url)
-    params = {"host": parts.hostname, "port": parts.port, "user": parts.username, "password": parts.password}
-    params = {key: value for key, value in params.items() if value is not None}
-    with psycopg.connect(dbname="postgres", autocommit=True, **params) as connection:
-        name = sql.Identifier(BENCH_DATABASE)
-        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(name))
-
-
-def setup_django(url):
-    os.environ["DATABASE_URL"] = url
-    os.environ["DJANGO_DEBUG"] = "0"
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
 
 
 def timed(label, function, *args, **kwargs):
@@ -350,7 +320,7 @@ def main(argv=None):
     parser.add_argument("--skip-pm4py", action="store_true", help="no export and no pm4py comparison")
     args = parser.parse_args(argv)
 
-    url = bench_url(os.environ.get("DATABASE_URL") or DEFAULT_URL)
+    url = bench_url(os.environ.get("DATABASE_URL") or DEFAULT_URL, BENCH_DATABASE, "analytics")
     if not args.reuse:
         recreate_database(url)
     setup_django(url)

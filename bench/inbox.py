@@ -21,7 +21,6 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 for path in (ROOT, ROOT / "bench"):
@@ -29,6 +28,7 @@ for path in (ROOT, ROOT / "bench"):
         sys.path.insert(0, str(path))
 
 import inbox_data  # noqa: E402
+from bench_database import bench_url, recreate_database, setup_django  # noqa: E402
 
 BENCH_DATABASE = "bureau_inbox_bench"
 DEFAULT_URL = f"postgres://postgres@127.0.0.1:5432/{BENCH_DATABASE}"
@@ -38,37 +38,6 @@ TARGET_P95_MS = 50.0
 # --------------------------------------------------------------------------------------------------
 # Database: its own, chosen before Django is set up
 # --------------------------------------------------------------------------------------------------
-
-
-def bench_url(url):
-    """The bench database on the server ``url`` names (the database in the URL is never touched)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("postgres", "postgresql", "pgsql"):
-        sys.exit("inbox bench: DATABASE_URL must be a postgres:// URL (the bench measures PostgreSQL).")
-    return urlunsplit(parts._replace(path="/" + BENCH_DATABASE))
-
-
-def recreate_database(url):
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(url)
-    params = {"host": parts.hostname, "port": parts.port, "user": parts.username, "password": parts.password}
-    params = {key: value for key, value in params.items() if value is not None}
-    with psycopg.connect(dbname="postgres", autocommit=True, **params) as connection:
-        name = sql.Identifier(BENCH_DATABASE)
-        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(name))
-
-
-def setup_django(url):
-    os.environ["DATABASE_URL"] = url
-    os.environ["DJANGO_DEBUG"] = "0"  # DEBUG keeps every query in memory
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
 
 
 def create_schema():
@@ -323,7 +292,7 @@ def main(argv=None):
     parser.add_argument("--reuse", action="store_true", help="keep the bench database and its data")
     args = parser.parse_args(argv)
 
-    url = bench_url(os.environ.get("DATABASE_URL") or DEFAULT_URL)
+    url = bench_url(os.environ.get("DATABASE_URL") or DEFAULT_URL, BENCH_DATABASE, "inbox")
     if not args.reuse:
         recreate_database(url)
     setup_django(url)
