@@ -58,40 +58,38 @@ def record_instance_errored(instance, *, actor, message, element_id):
     )
 
 
-def record_activities_completed(instance, activities, *, actor):
-    """One event per BPMN element the engine finished (events, gateways, scripts, tasks), in order."""
+def _record_per_activity(event_type, instance, activities, *, actor, details_of):
+    """One ``event_type`` event per activity, in order, written in one statement."""
     now = timezone.now()
     HistoryEvent.objects.bulk_create(
         HistoryEvent(
-            event_type=EventType.ACTIVITY_COMPLETED,
+            event_type=event_type,
             occurred_at=now,
             definition_id=instance.definition_id,
             instance=instance,
             element_id=activity.element_id,
             actor=actor,
             actor_name=actor.get_username() if actor is not None else SYSTEM_ACTOR,
-            details={"name": activity.name, "element_type": activity.element_type},
+            details=details_of(activity),
         )
         for activity in activities
     )
 
 
+def record_activities_completed(instance, activities, *, actor):
+    """One event per BPMN element the engine finished (events, gateways, scripts, tasks), in order."""
+    _record_per_activity(
+        EventType.ACTIVITY_COMPLETED, instance, activities, actor=actor,
+        details_of=lambda activity: {"name": activity.name, "element_type": activity.element_type},
+    )
+
+
 def record_decisions_evaluated(instance, activities, *, actor):
     """One event per business rule task among ``activities``: decision id, matched rules and outputs."""
-    now = timezone.now()
-    HistoryEvent.objects.bulk_create(
-        HistoryEvent(
-            event_type=EventType.DECISION_EVALUATED,
-            occurred_at=now,
-            definition_id=instance.definition_id,
-            instance=instance,
-            element_id=activity.element_id,
-            actor=actor,
-            actor_name=actor.get_username() if actor is not None else SYSTEM_ACTOR,
-            details=activity.decision,
-        )
-        for activity in activities
-        if getattr(activity, "decision", None)
+    _record_per_activity(
+        EventType.DECISION_EVALUATED, instance,
+        [activity for activity in activities if getattr(activity, "decision", None)],
+        actor=actor, details_of=lambda activity: activity.decision,
     )
 
 
