@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib.auth.models import Group
 
+from .exceptions import PermissionDeniedError
 from .models import Agency, AgencyGroup, Membership, Role
 
 # Lanes that stand for the citizen who applied; their tasks go to the instance's applicant.
@@ -31,6 +32,17 @@ def agency_of(user):
 def has_role(user, *roles):
     membership = membership_of(user)
     return membership is not None and membership.role in roles
+
+
+def require_analyst_of(actor, agency_id, *, doing):
+    """Only analysts of the agency ``agency_id`` may do this; superusers and system commands (None) may."""
+    if actor is None or actor.is_superuser:
+        return
+    membership = membership_of(actor)
+    if membership is None or membership.role != Role.ANALYST:
+        raise PermissionDeniedError(f"{actor.get_username()} is not a process analyst; only analysts {doing}.")
+    if membership.agency_id != agency_id:
+        raise PermissionDeniedError(f"{actor.get_username()} may {doing} only for {membership.agency.code}.")
 
 
 def is_applicant_lane(lane):

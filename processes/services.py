@@ -7,9 +7,9 @@ from django.utils import timezone
 from lxml import etree
 
 from engine import history
-from engine.agencies import membership_of
-from engine.exceptions import DefinitionInvalidError, PermissionDeniedError
-from engine.models import Role, Timer, TimerKind, TimerStatus
+from engine.agencies import require_analyst_of
+from engine.exceptions import DefinitionInvalidError
+from engine.models import Timer, TimerKind, TimerStatus
 from engine.spiff.timer_values import first_occurrence
 
 from .bpmn_xml import parse_xml
@@ -37,13 +37,7 @@ def agency_process_keys(agency):
 
 def _require_deployer(actor, agency):
     """Analysts deploy for their own agency; superusers and system commands (actor None) for any."""
-    if actor is None or actor.is_superuser:
-        return
-    membership = membership_of(actor)
-    if membership is None or membership.role != Role.ANALYST:
-        raise PermissionDeniedError(f"{actor.get_username()} is not a process analyst.")
-    if membership.agency_id != agency.pk:
-        raise PermissionDeniedError(f"{actor.get_username()} may deploy only for {membership.agency.code}.")
+    require_analyst_of(actor, agency.pk, doing="deploy")
 
 
 def definition_check(*, content, actor, agency, form_files=None, service_levels_file=None, decision_files=None):

@@ -19,8 +19,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from engine import history
-from engine.agencies import membership_of
-from engine.exceptions import MigrationInvalidError, PermissionDeniedError
+from engine.agencies import require_analyst_of
+from engine.exceptions import MigrationInvalidError
 from engine.models import (
     OPEN_TASK_STATUSES,
     HumanTask,
@@ -29,7 +29,6 @@ from engine.models import (
     HumanTaskStatus,
     InstanceStatus,
     ProcessInstance,
-    Role,
     Timer,
     TimerStatus,
 )
@@ -67,15 +66,7 @@ class InstanceVerdict:
 
 def require_migrator(actor, definition):
     """Analysts of the definition's agency may migrate its instances; superusers and commands (None) any."""
-    if actor is None or actor.is_superuser:
-        return
-    membership = membership_of(actor)
-    if membership is None or membership.role != Role.ANALYST:
-        raise PermissionDeniedError(f"{actor.get_username()} is not a process analyst; only analysts migrate.")
-    if membership.agency_id != definition.agency_id:
-        raise PermissionDeniedError(
-            f"{actor.get_username()} may migrate only instances of {membership.agency.code}'s processes."
-        )
+    require_analyst_of(actor, definition.agency_id, doing="migrate instances")
 
 
 def _require_compatible(source, target):
