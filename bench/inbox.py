@@ -290,9 +290,11 @@ def main(argv=None):
     parser.add_argument("--only", help="run only the scenarios whose name contains this text")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--reuse", action="store_true", help="keep the bench database and its data")
+    parser.add_argument("--database", default=BENCH_DATABASE,
+                        help=f"the bench's own database on that server ({BENCH_DATABASE}); dropped unless --reuse")
     args = parser.parse_args(argv)
 
-    url = bench_url(os.environ.get("DATABASE_URL") or DEFAULT_URL, BENCH_DATABASE, "inbox")
+    url = bench_url(os.environ.get("DATABASE_URL") or DEFAULT_URL, args.database, "inbox")
     if not args.reuse:
         recreate_database(url)
     setup_django(url)
