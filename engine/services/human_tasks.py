@@ -25,6 +25,7 @@ from engine.forms import form_errors, task_form
 from engine.models import DelegationState, HumanTaskStatus, InstanceStatus
 from engine.selectors import human_task_supervised_by, human_task_visible_to, human_task_workable_by
 
+from .inbox_counts import inbox_counts_refresh
 from .instances import validate_data
 from .service_levels import cancel_task_deadlines
 from .steps import close_offers, locked_task, runtime_of, save_step
@@ -66,6 +67,7 @@ def _set_assignee(task, user):
     task.status = HumanTaskStatus.CLAIMED if user is not None else HumanTaskStatus.READY
     task.claimed_at = timezone.now() if user is not None else None
     task.save(update_fields=["assignee", "status", "claimed_at", "owner", "delegation_state", "draft_data"])
+    inbox_counts_refresh(task_ids=[task.pk])
 
 
 def human_task_claim(*, task_id, actor):

@@ -1,0 +1,219 @@
+"""The inbox's counters (``engine.models.inbox_counts``), kept exact in the writers' transactions.
+
+- ``inbox_counts_refresh(task_ids=...)``: every service that changes a task's status, offers, lane,
+  process, agency or ``overdue_at`` calls it for the tasks it touched, with their rows locked (the
+  instance first, as every service does). It compares each task with the key it is counted under
+  (``InboxCountedTask``) and, when they differ, inserts a -1 and a +1 delta. It is idempotent: a
+  refresh of an unchanged task writes nothing.
+- ``inbox_counts_compact()``: folds the delta rows of each key into one (``DELETE … RETURNING`` the
+  rows, insert their sum, one transaction). Two compactions at once each fold the rows they deleted,
+  so the sums hold. Run by the timer sweep (Celery beat, or the embedded sweeper thread).
+- ``inbox_counts_rebuild()``: recomputes everything from the task rows (repair; the bench loader and
+  the migration that adds the counters use it).
+"""
+
+from collections import Counter
+
+from django.apps import apps as django_apps
+from django.db import connection, transaction
+
+from engine.models import OPEN_TASK_STATUSES
+
+# A compaction folds at most this many keys (a run of the sweep; the next run takes the rest).
+COMPACT_KEYS = 5000
+_REBUILD_BATCH = 5000
+
+
+def _models(apps):
+    names = ("HumanTask", "HumanTaskCandidateGroup", "HumanTaskCandidateUser", "InboxAudience",
+             "InboxAudienceGroup", "InboxCountedTask", "InboxCountDelta")
+    return [apps.get_model("engine", name) for name in names]
+
+
+def audience_key(agency_id, lane, group_ids, offered_to_users):
+    """The audience of an open task: (agency, offered to nobody, its group ids as text)."""
+    nobody = not lane and not group_ids and not offered_to_users
+    return agency_id, nobody, ",".join(str(group_id) for group_id in sorted(group_ids))
+
+
+def audience_ids(keys, *, apps=django_apps):
+    """``{key: audience id}`` for the audience ``keys``, creating the missing ones (race-free: a
+    concurrent creator of the same audience makes the insert wait for it, then do nothing)."""
+    *_, InboxAudience, InboxAudienceGroup, _, _ = _models(apps)
+    keys = set(keys)
+    found = _audiences_found(InboxAudience, keys)
+    missing = keys - set(found)
+    if missing:
+        InboxAudience.objects.bulk_create(
+            [InboxAudience(agency_id=agency, offered_to_nobody=nobody, group_ids=groups)
+             for agency, nobody, groups in sorted(missing)],  # one order: no deadlock between creators
+            ignore_conflicts=True,
+        )
+        created = _audiences_found(InboxAudience, missing)
+        InboxAudienceGroup.objects.bulk_create(
+            [InboxAudienceGroup(audience_id=audience_id, group_id=int(group_id))
+             for (_, _, groups), audience_id in created.items() for group_id in groups.split(",") if group_id],
+            ignore_conflicts=True,
+        )
+        found.update(created)
+    return found
+
+
+def _audiences_found(InboxAudience, keys):
+    if not keys:
+        return {}
+    agencies = {agency for agency, _, _ in keys}
+    group_ids = {groups for _, _, groups in keys}
+    rows = InboxAudience.objects.filter(agency_id__in=agencies, group_ids__in=group_ids).values_list(
+        "agency_id", "offered_to_nobody", "group_ids", "pk"
+    )
+    return {(agency, nobody, groups): pk for agency, nobody, groups, pk in rows if (agency, nobody, groups) in keys}
+
+
+def inbox_counts_refresh(*, task_ids):
+    """Bring the counters in line with the tasks ``task_ids`` (called inside the writer's transaction)."""
+    HumanTask, CandidateGroup, CandidateUser, _, _, CountedTask, CountDelta = _models(django_apps)
+    task_ids = sorted(set(task_ids))
+    if not task_ids:
+        return
+    tasks = list(
+        HumanTask.objects.select_for_update().filter(pk__in=task_ids).order_by("pk")
+        .values_list("pk", "agency_id", "lane", "process_key", "status", "overdue_at")
+    )
+    open_ids = [row[0] for row in tasks if row[4] in OPEN_TASK_STATUSES]
+    groups = {}
+    for task_id, group_id in CandidateGroup.objects.filter(humantask_id__in=open_ids).values_list(
+        "humantask_id", "group_id"
+    ):
+        groups.setdefault(task_id, []).append(group_id)
+    maybe_nobody = [row[0] for row in tasks if row[0] not in groups and not row[2] and row[4] in OPEN_TASK_STATUSES]
+    offered_to_users = set(
+        CandidateUser.objects.filter(humantask_id__in=maybe_nobody).values_list("humantask_id", flat=True)
+    ) if maybe_nobody else set()
+    keys = {
+        row[0]: audience_key(row[1], row[2], groups.get(row[0], []), row[0] in offered_to_users)
+        for row in tasks if row[4] in OPEN_TASK_STATUSES
+    }
+    audiences = audience_ids(keys.values())
+    wanted = {
+        task_id: (audiences[keys[task_id]], process_key, status, overdue_at is not None)
+        for task_id, _, _, process_key, status, overdue_at in tasks if task_id in keys
+    }
+    counted = {
+        row[0]: row[1:]
+        for row in CountedTask.objects.filter(task_id__in=task_ids).values_list(
+            "task_id", "audience_id", "process_key", "status", "flagged_overdue"
+        )
+    }
+    deltas, gone, new, changed = Counter(), [], [], []
+    for task_id in task_ids:
+        before, after = counted.get(task_id), wanted.get(task_id)
+        if before == after:
+            continue
+        if before is not None:
+            deltas[before] -= 1
+        if after is not None:
+            deltas[after] += 1
+        if after is None:
+            gone.append(task_id)
+        elif before is None:
+            new.append(_counted(CountedTask, task_id, after))
+        else:
+            changed.append(_counted(CountedTask, task_id, after))
+    if gone:
+        CountedTask.objects.filter(task_id__in=gone).delete()
+    if new:
+        CountedTask.objects.bulk_create(new)
+    if changed:
+        CountedTask.objects.bulk_update(changed, ["audience", "process_key", "status", "flagged_overdue"])
+    if any(deltas.values()):
+        CountDelta.objects.bulk_create(
+            CountDelta(audience_id=audience, process_key=process_key, status=status, flagged_overdue=flagged, tasks=n)
+            for (audience, process_key, status, flagged), n in deltas.items() if n
+        )
+
+
+def _counted(CountedTask, task_id, key):
+    audience_id, process_key, status, flagged = key
+    return CountedTask(task_id=task_id, audience_id=audience_id, process_key=process_key, status=status,
+                       flagged_overdue=flagged)
+
+
+def inbox_counts_refresh_instance(instance):
+    """Refresh every task of ``instance`` that is open or still counted (after a step of the engine)."""
+    HumanTask, *_ = _models(django_apps)
+    inbox_counts_refresh(task_ids=HumanTask.objects.filter(instance=instance).values_list("pk", flat=True))
+
+
+def inbox_counts_compact(*, keys=COMPACT_KEYS):
+    """Fold the delta rows of up to ``keys`` keys that have more than one row into one row each; how many
+    rows were folded. Sum-preserving whatever runs alongside: each row is deleted (and summed) once."""
+    *_, CountDelta = _models(django_apps)
+    table = connection.ops.quote_name(CountDelta._meta.db_table)
+    key = "audience_id, process_key, status, flagged_overdue"
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {table} WHERE ({key}) IN "
+            f"(SELECT {key} FROM {table} GROUP BY {key} HAVING count(*) > 1 LIMIT %s) "
+            f"RETURNING {key}, tasks",
+            [keys],
+        )
+        rows = cursor.fetchall()
+        sums = Counter()
+        for audience, process_key, status, flagged, tasks in rows:
+            sums[(audience, process_key, status, bool(flagged))] += tasks
+        CountDelta.objects.bulk_create(
+            CountDelta(audience_id=audience, process_key=process_key, status=status, flagged_overdue=flagged, tasks=n)
+            for (audience, process_key, status, flagged), n in sums.items() if n
+        )
+    return len(rows)
+
+
+def inbox_counts_rebuild(*, apps=django_apps):
+    """Recompute the counters from the open task rows; how many open tasks were counted.
+
+    On PostgreSQL the counter tables are locked first, so a writer's refresh waits and then applies
+    its change to the rebuilt counters."""
+    HumanTask, CandidateGroup, CandidateUser, _, _, CountedTask, CountDelta = _models(apps)
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                tables = ", ".join(connection.ops.quote_name(model._meta.db_table)
+                                   for model in (CountedTask, CountDelta))
+                cursor.execute(f"LOCK TABLE {tables} IN EXCLUSIVE MODE")
+        CountDelta.objects.all().delete()
+        CountedTask.objects.all().delete()
+        open_tasks = HumanTask.objects.filter(status__in=OPEN_TASK_STATUSES)
+        offers_to_users = CandidateUser.objects.filter(humantask__status__in=OPEN_TASK_STATUSES)
+        offered_to_users = set(offers_to_users.values_list("humantask_id", flat=True))
+        offers = iter(
+            CandidateGroup.objects.filter(humantask__status__in=OPEN_TASK_STATUSES)
+            .order_by("humantask_id", "group_id").values_list("humantask_id", "group_id").iterator(chunk_size=20_000)
+        )
+        offer = next(offers, None)
+        audiences, sums, batch, counted = {}, Counter(), [], 0
+        rows = open_tasks.order_by("pk").values_list("pk", "agency_id", "lane", "process_key", "status", "overdue_at")
+        for task_id, agency_id, lane, process_key, status, overdue_at in rows.iterator(chunk_size=20_000):
+            group_ids = []
+            while offer is not None and offer[0] <= task_id:
+                if offer[0] == task_id:
+                    group_ids.append(offer[1])
+                offer = next(offers, None)
+            key = audience_key(agency_id, lane, group_ids, task_id in offered_to_users)
+            if key not in audiences:
+                audiences.update(audience_ids([key], apps=apps))
+            counted_as = (audiences[key], process_key, status, overdue_at is not None)
+            sums[counted_as] += 1
+            batch.append(_counted(CountedTask, task_id, counted_as))
+            if len(batch) >= _REBUILD_BATCH:
+                CountedTask.objects.bulk_create(batch)
+                counted += len(batch)
+                batch = []
+        CountedTask.objects.bulk_create(batch)
+        counted += len(batch)
+        CountDelta.objects.bulk_create(
+            (CountDelta(audience_id=audience, process_key=process_key, status=status, flagged_overdue=flagged, tasks=n)
+             for (audience, process_key, status, flagged), n in sums.items()),
+            batch_size=_REBUILD_BATCH,
+        )
+    return counted
