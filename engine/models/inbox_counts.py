@@ -46,7 +46,7 @@ class InboxCountedTask(models.Model):
     The refresh compares it with the task row to write the deltas, so every writer just refreshes the
     tasks it touched, whatever it changed."""
 
-    task = models.OneToOneField(HumanTask, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    task = models.OneToOneField(HumanTask, on_delete=models.CASCADE, primary_key=True, related_name="inbox_counted")
     audience = models.ForeignKey(InboxAudience, on_delete=models.PROTECT, related_name="+")
     process_key = models.CharField(max_length=255)
     status = models.CharField(max_length=16)

@@ -16,6 +16,7 @@ from collections import Counter
 
 from django.apps import apps as django_apps
 from django.db import connection, transaction
+from django.db.models import IntegerField, Value
 
 from engine.models import OPEN_TASK_STATUSES
 
@@ -41,6 +42,8 @@ def audience_ids(keys, *, apps=django_apps):
     concurrent creator of the same audience makes the insert wait for it, then do nothing)."""
     *_, InboxAudience, InboxAudienceGroup, _, _ = _models(apps)
     keys = set(keys)
+    if not keys:
+        return {}
     found = _audiences_found(InboxAudience, keys)
     missing = keys - set(found)
     if missing:
@@ -76,20 +79,28 @@ def inbox_counts_refresh(*, task_ids):
     task_ids = sorted(set(task_ids))
     if not task_ids:
         return
-    tasks = list(
-        HumanTask.objects.select_for_update().filter(pk__in=task_ids).order_by("pk")
-        .values_list("pk", "agency_id", "lane", "process_key", "status", "overdue_at")
+    # The tasks (locked: the writer holds them already, or their instance) with how they are counted now.
+    rows = HumanTask.objects.select_for_update(of=("self",)).filter(pk__in=task_ids).order_by("pk").values_list(
+        "pk", "agency_id", "lane", "process_key", "status", "overdue_at", "inbox_counted__audience_id",
+        "inbox_counted__process_key", "inbox_counted__status", "inbox_counted__flagged_overdue",
     )
+    tasks, counted = [], {}
+    for task_id, agency_id, lane, process_key, status, overdue_at, *counted_as in rows:
+        tasks.append((task_id, agency_id, lane, process_key, status, overdue_at))
+        if counted_as[0] is not None:
+            counted[task_id] = tuple(counted_as)
     open_ids = [row[0] for row in tasks if row[4] in OPEN_TASK_STATUSES]
-    groups = {}
-    for task_id, group_id in CandidateGroup.objects.filter(humantask_id__in=open_ids).values_list(
-        "humantask_id", "group_id"
-    ):
-        groups.setdefault(task_id, []).append(group_id)
-    maybe_nobody = [row[0] for row in tasks if row[0] not in groups and not row[2] and row[4] in OPEN_TASK_STATUSES]
-    offered_to_users = set(
-        CandidateUser.objects.filter(humantask_id__in=maybe_nobody).values_list("humantask_id", flat=True)
-    ) if maybe_nobody else set()
+    # Their offers in one query: group ids, and 0 for an offer to a user (group ids start at 1).
+    group_offers = CandidateGroup.objects.filter(humantask_id__in=open_ids).values_list("humantask_id", "group_id")
+    user_offers = CandidateUser.objects.filter(humantask_id__in=open_ids).values_list(
+        "humantask_id", Value(0, output_field=IntegerField())
+    )
+    groups, offered_to_users = {}, set()
+    for task_id, group_id in group_offers.union(user_offers, all=True) if open_ids else ():
+        if group_id:
+            groups.setdefault(task_id, []).append(group_id)
+        else:
+            offered_to_users.add(task_id)
     keys = {
         row[0]: audience_key(row[1], row[2], groups.get(row[0], []), row[0] in offered_to_users)
         for row in tasks if row[4] in OPEN_TASK_STATUSES
@@ -98,12 +109,6 @@ def inbox_counts_refresh(*, task_ids):
     wanted = {
         task_id: (audiences[keys[task_id]], process_key, status, overdue_at is not None)
         for task_id, _, _, process_key, status, overdue_at in tasks if task_id in keys
-    }
-    counted = {
-        row[0]: row[1:]
-        for row in CountedTask.objects.filter(task_id__in=task_ids).values_list(
-            "task_id", "audience_id", "process_key", "status", "flagged_overdue"
-        )
     }
     deltas, gone, new, changed = Counter(), [], [], []
     for task_id in task_ids:
