@@ -47,13 +47,11 @@ class InboxCountedTask(models.Model):
     tasks it touched, whatever it changed."""
 
     task = models.OneToOneField(HumanTask, on_delete=models.CASCADE, primary_key=True, related_name="inbox_counted")
-    audience = models.ForeignKey(InboxAudience, on_delete=models.PROTECT, related_name="+")
+    # No index: rows are read by task; an audience is never deleted while tasks are counted in it.
+    audience = models.ForeignKey(InboxAudience, on_delete=models.PROTECT, related_name="+", db_index=False)
     process_key = models.CharField(max_length=255)
     status = models.CharField(max_length=16)
     flagged_overdue = models.BooleanField(default=False, help_text="``overdue_at`` was set when counted.")
-
-    class Meta:
-        indexes = [models.Index(fields=["audience"], name="inbox_counted_audience")]
 
 
 class InboxCountDelta(models.Model):
