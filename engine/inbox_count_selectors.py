@@ -78,14 +78,22 @@ def _counts(user):
 
 
 def _audiences(rule):
-    """The audiences ``rule``'s user sees, as a subquery of ids."""
+    """The audiences ``rule``'s user sees: their ids, or for supervisors and managers a subquery.
+
+    An officer's few audiences (those of their groups, their agency's "offered to nobody") are read
+    first, one query of two index ranges: as literal ids the counters are then read from their index,
+    where a subquery with an OR would leave the planner guessing half the audiences and reading every
+    counter row. A whole agency holds hundreds of audiences: a subquery, rather than long literal lists
+    in three queries."""
     groups = _USER_GROUPS.objects.filter(user_id=rule.user.pk).values("group_id")
-    seen = Q(pk__in=InboxAudienceGroup.objects.filter(group_id__in=groups).values("audience_id"))
+    of_groups = InboxAudienceGroup.objects.filter(group_id__in=groups).values_list("audience_id", flat=True)
     if rule.whole_agency:
-        seen |= Q(agency_id=rule.agency_id)
-    elif rule.laneless_of_agency:
-        seen |= Q(agency_id=rule.agency_id, offered_to_nobody=True)
-    return InboxAudience.objects.filter(seen).values("pk")
+        seen = Q(agency_id=rule.agency_id) | Q(pk__in=of_groups)
+        return InboxAudience.objects.filter(seen).values("pk")
+    if rule.laneless_of_agency:
+        nobody = InboxAudience.objects.filter(agency_id=rule.agency_id, offered_to_nobody=True)
+        return sorted(set(of_groups.union(nobody.values_list("pk", flat=True), all=True)))
+    return sorted(set(of_groups))
 
 
 def _personal_task_ids(rule):
