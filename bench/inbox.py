@@ -83,6 +83,24 @@ def load(sizes):
     print("  " + ", ".join(f"{name}={value}" for name, value in zip(columns, row, strict=True)))
 
 
+def catch_up_deadlines():
+    """What the timer sweep would have done since the load: flag the open tasks that fell due (their
+    counters refreshed, as ``deadline_fire`` does), so a reused database looks like a running one."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from engine.models import OPEN_TASK_STATUSES, HumanTask
+    from engine.services.inbox_counts import inbox_counts_refresh
+
+    with transaction.atomic():
+        due = HumanTask.objects.filter(status__in=OPEN_TASK_STATUSES, overdue_at__isnull=True,
+                                       due_at__lt=timezone.now())
+        task_ids = list(due.values_list("pk", flat=True))
+        HumanTask.objects.filter(pk__in=task_ids).update(overdue_at=timezone.now())
+        inbox_counts_refresh(task_ids=task_ids)
+    print(f"deadlines passed since the load: {len(task_ids)} task(s) flagged overdue", flush=True)
+
+
 # --------------------------------------------------------------------------------------------------
 # Who asks, and what
 # --------------------------------------------------------------------------------------------------
@@ -310,6 +328,8 @@ def main(argv=None):
         load({"agencies": args.agencies, "groups": args.groups, "users": args.users, "tasks": args.tasks,
               "closed": args.closed})
         print(f"  loaded in {time.perf_counter() - started:.0f} s")
+    else:
+        catch_up_deadlines()
     describe_server()
     rng = random.Random(args.seed)
     users_by_kind = sample_users(rng, args.officers, args.busiest, args.supervisors)
