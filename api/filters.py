@@ -22,6 +22,14 @@ def lists_open_tasks(params):
     return params.get("status") in (None, "", "open", *OPEN_TASK_STATUSES)
 
 
+def filters_given(params):
+    """Whether the inbox query ``params`` narrow the open tasks (``status=open`` and ordering do not)."""
+    return any(
+        params.get(name) not in (None, "") and not (name == "status" and params.get(name) == "open")
+        for name in HumanTaskFilter.base_filters
+    )
+
+
 class HumanTaskFilter(django_filters.FilterSet):
     """The inbox filters. They narrow the view's queryset, which already holds only open tasks unless
     ``status`` asks for closed ones (``lists_open_tasks``): the selector shapes its query by that, and

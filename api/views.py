@@ -29,7 +29,7 @@ from processes.diagram import render_svg
 from processes.services import definition_check, definition_deploy
 
 from . import serializers
-from .filters import HumanTaskFilter, InstanceFilter, lists_open_tasks
+from .filters import HumanTaskFilter, InstanceFilter, filters_given, lists_open_tasks
 from .inbox_list import task_list_items
 from .pagination import KeysetCursorPagination
 from .versions import DefinitionVersionsMixin
@@ -217,7 +217,11 @@ class HumanTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     }))
     @action(detail=False, methods=["get"])
     def counts(self, request):
-        """The caller's open tasks counted by status, by process and overdue (the list's filters apply)."""
+        """The caller's open tasks counted by status, by process and overdue (the list's filters apply).
+
+        Without a filter, from the inbox counters (a few small queries); with one, by counting the rows."""
+        if not filters_given(request.query_params):
+            return Response(engine_selectors.human_task_open_counts(request.user))
         parts = engine_selectors.human_task_count_parts(request.user)
         return Response(engine_selectors.human_task_counts([self.filter_queryset(part) for part in parts]))
 

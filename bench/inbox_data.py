@@ -144,6 +144,9 @@ def statements(*, agencies, groups, users, tasks, closed):
             LEFT JOIN engine_agencygroup g ON g.group_id = b.group_id
             LEFT JOIN bench_member m ON b.claim AND m.group_id = b.group_id
                                      AND m.rn = 1 + b.pick % m.members"""),
+        # The deadlines that passed have fired (the timer sweep sets ``overdue_at`` when a task falls due).
+        ("deadlines passed", f"""
+            UPDATE engine_humantask SET overdue_at = due_at WHERE status IN {OPEN} AND due_at < now()"""),
         ("open candidate groups", f"""
             INSERT INTO engine_humantask_candidate_groups (humantask_id, group_id, is_open)
             SELECT t, group_id, true FROM bench_task WHERE group_id IS NOT NULL

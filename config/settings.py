@@ -153,6 +153,8 @@ ENGINE_TIMER_SWEEP_BATCH = int(os.environ.get("ENGINE_TIMER_SWEEP_BATCH", "500")
 # sweep first, so every free worker takes a batch; smaller batches spread a burst over more workers.
 ENGINE_TIMER_TASK_BATCH = int(os.environ.get("ENGINE_TIMER_TASK_BATCH", "50"))
 ENGINE_EMBEDDED = not CELERY_BROKER_URL
+# How often the inbox counters' delta rows are folded into one row per key (engine.services.inbox_counts).
+ENGINE_INBOX_COMPACT_SECONDS = float(os.environ.get("ENGINE_INBOX_COMPACT_SECONDS", "30"))
 
 CELERY_BEAT_SCHEDULE = {
     "sweep-due-timers": {
@@ -161,6 +163,11 @@ CELERY_BEAT_SCHEDULE = {
         # A tick that waited this long in the queue is dropped: the workers are busy with the sweeps that
         # a full batch queues (engine.tasks), and stale ticks would only pile up behind them.
         "options": {"expires": 10 * ENGINE_TIMER_SWEEP_SECONDS},
+    },
+    "compact-inbox-counts": {
+        "task": "engine.tasks.compact_inbox_counts",
+        "schedule": ENGINE_INBOX_COMPACT_SECONDS,
+        "options": {"expires": ENGINE_INBOX_COMPACT_SECONDS},
     },
 }
 

@@ -14,7 +14,7 @@ from datetime import timedelta
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from . import inbox_selectors
+from . import inbox_count_selectors, inbox_selectors
 from .agencies import (
     STAFF_WHO_SEE_THE_WHOLE_AGENCY,
     STAFF_WHO_WORK_TASKS,
@@ -94,6 +94,11 @@ def human_task_candidate_group_names(task_ids):
 def human_task_count_parts(user):
     """The open tasks ``user`` may see, as disjoint querysets each cheap to count."""
     return inbox_selectors.visible_open_task_parts(user)
+
+
+def human_task_open_counts(user):
+    """Counts of the open tasks ``user`` may see, from the inbox counters (no filter can apply)."""
+    return inbox_count_selectors.open_task_counts(user)
 
 
 def human_task_counts(parts):

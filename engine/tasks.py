@@ -4,6 +4,7 @@ from celery import shared_task
 from django.conf import settings
 
 from engine.services import timer_fire, timers_claim_due, timers_fire
+from engine.services.inbox_counts import inbox_counts_compact
 
 
 @shared_task(name="engine.tasks.sweep_due_timers", ignore_result=True)
@@ -25,3 +26,9 @@ def sweep_due_timers():
 def fire_timer(timer_id):
     """Fire one timer; does nothing when it already fired or was cancelled."""
     timer_fire(timer_id=timer_id)
+
+
+@shared_task(name="engine.tasks.compact_inbox_counts", ignore_result=True)
+def compact_inbox_counts():
+    """Run by beat: fold the inbox counters' delta rows (safe to run twice at once)."""
+    inbox_counts_compact()

@@ -11,6 +11,7 @@ from .agencies import Agency, AgencyGroup, Membership, Role
 from .calendars import AgencyCalendar, CalendarClosure, ClosureKind
 from .documents import COMMENT_MAX_LENGTH, Comment, Document
 from .history import EventType, HistoryEvent
+from .inbox_counts import InboxAudience, InboxAudienceGroup, InboxCountDelta, InboxCountedTask
 from .instances import InstanceStatus, ProcessInstance
 from .messages import MessageKind, MessageSubscription, MessageSubscriptionStatus
 from .service_levels import ClockPause, Notification
@@ -45,6 +46,10 @@ __all__ = [
     "HumanTaskCandidateGroup",
     "HumanTaskCandidateUser",
     "HumanTaskStatus",
+    "InboxAudience",
+    "InboxAudienceGroup",
+    "InboxCountDelta",
+    "InboxCountedTask",
     "InstanceStatus",
     "Membership",
     "MessageKind",

@@ -99,6 +99,12 @@ class HumanTask(models.Model):
                          name="humantask_open_by_id"),
             models.Index(fields=["agency", "process_key"], include=["status", "due_at"], condition=_OPEN,
                          name="humantask_open_agency"),
+            # The inbox counters' overdue correction (engine/inbox_count_selectors.py): open tasks past
+            # their due date whose deadline has not fired yet, and flagged ones no longer past it.
+            models.Index(fields=["due_at", "id"], condition=_OPEN & Q(overdue_at__isnull=True, due_at__isnull=False),
+                         name="humantask_open_not_flagged"),
+            models.Index(fields=["due_at", "id"], condition=_OPEN & Q(overdue_at__isnull=False),
+                         name="humantask_open_flagged"),
             # Analytics (analytics/elements.py): an agency's tasks of a process in a date range, read by an
             # index-only scan in (process, element) order for the per-element waiting and working times.
             models.Index(fields=["agency", "process_key", "element_id", "created_at"],

@@ -25,6 +25,7 @@ from engine.forms import form_errors, task_form
 from engine.models import DelegationState, HumanTaskStatus, InstanceStatus
 from engine.selectors import human_task_supervised_by, human_task_visible_to, human_task_workable_by
 
+from .inbox_counts import inbox_counts_refresh
 from .instances import validate_data
 from .service_levels import cancel_task_deadlines
 from .steps import close_offers, locked_task, runtime_of, save_step
@@ -78,6 +79,7 @@ def human_task_claim(*, task_id, actor):
             raise TaskClaimedError(f"Task {task_id} is already claimed by {task.assignee.get_username()}.")
         _require_workable(task, actor)
         _set_assignee(task, actor)
+        inbox_counts_refresh(task_ids=[task.pk])
         history.record_task_claimed(task, actor=actor)
     return task
 
@@ -93,6 +95,7 @@ def human_task_unclaim(*, task_id, actor):
             raise TaskClaimedError(f"Task {task_id} is claimed by {task.assignee.get_username()}.")
         previous = task.assignee.get_username()
         _set_assignee(task, None)
+        inbox_counts_refresh(task_ids=[task.pk])
         history.record_task_unclaimed(task, actor=actor, previous_assignee=previous)
     return task
 
@@ -109,6 +112,7 @@ def human_task_assign(*, task_id, actor, assignee_username):
             raise TaskAssigneeInvalidError(f"{assignee_username} may not work on task {task_id}.")
         previous = task.assignee.get_username() if task.assignee else None
         _set_assignee(task, assignee)
+        inbox_counts_refresh(task_ids=[task.pk])
         history.record_task_assigned(task, actor=actor, previous_assignee=previous)
     return task
 
@@ -126,6 +130,7 @@ def human_task_delegate(*, task_id, actor, delegate_username):
         task.owner = task.assignee or actor
         task.delegation_state = DelegationState.PENDING
         _set_assignee(task, delegate)
+        inbox_counts_refresh(task_ids=[task.pk])
         history.record_task_delegated(task, actor=actor)
     return task
 
@@ -143,6 +148,7 @@ def human_task_resolve(*, task_id, actor, data):
         task.delegation_state = DelegationState.RESOLVED
         task.draft_data = {**task.draft_data, **data}
         _set_assignee(task, owner)
+        inbox_counts_refresh(task_ids=[task.pk])
         history.record_task_resolved(task, actor=actor)
     return task
 

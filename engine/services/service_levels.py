@@ -39,6 +39,8 @@ from engine.models import (
     TimerStatus,
 )
 
+from .inbox_counts import inbox_counts_refresh
+
 
 def _levels(instance):
     return instance.definition.service_levels or {}
@@ -186,6 +188,7 @@ def deadline_fire(timer):
     task.save(update_fields=["overdue_at"])
     history.record_task_overdue(task)
     _escalate(task, _levels(instance).get("escalations", {}).get(task.element_id, settings.ENGINE_DEFAULT_ESCALATION))
+    inbox_counts_refresh(task_ids=[task.pk])  # flagged overdue, and maybe offered afresh
 
 
 def _escalate(task, action):

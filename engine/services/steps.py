@@ -27,6 +27,7 @@ from engine.models import (
 from engine.spiff import ProcessRuntime, parsed_process_for
 from processes.dialects import engine_root
 
+from .inbox_counts import inbox_counts_refresh_instance
 from .service_levels import (
     cancel_instance_deadlines,
     cancel_task_deadlines,
@@ -105,6 +106,7 @@ def save_step(instance, runtime, result, *, actor):
     _project_timers(instance, runtime, pending_timers)
     _project_messages(instance, runtime)
     sync_clock(instance)
+    inbox_counts_refresh_instance(instance)
     if instance.status != InstanceStatus.RUNNING:
         cancel_instance_deadlines(instance, reason=f"The instance is {instance.status}.")
     if instance.status == InstanceStatus.COMPLETED:
