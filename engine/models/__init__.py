@@ -21,6 +21,7 @@ from .tasks import (
     HumanTaskCandidateGroup,
     HumanTaskCandidateUser,
     HumanTaskStatus,
+    OpenTaskVariable,
 )
 from .timers import BPMN_TIMER_KINDS, DEADLINE_TIMER_KINDS, Timer, TimerKind, TimerStatus
 
@@ -50,6 +51,7 @@ __all__ = [
     "MessageKind",
     "MessageSubscription",
     "MessageSubscriptionStatus",
+    "OpenTaskVariable",
     "ProcessInstance",
     "Role",
     "Timer",
