@@ -26,7 +26,7 @@ hold the offers of open tasks, not the whole history.
 """
 
 from django.contrib.auth.models import Group
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q
 from django.utils import timezone
 
 from .agencies import STAFF_WHO_SEE_THE_WHOLE_AGENCY, STAFF_WHO_WORK_TASKS, membership_of
@@ -189,6 +189,26 @@ def visible_open_task_parts(user):
         elsewhere = tasks.exclude(agency_id=rule.agency_id).filter(rule.as_ids(with_agency=False))
         return [tasks.filter(agency_id=rule.agency_id), elsewhere]
     return [tasks.filter(rule.as_ids())]
+
+
+# The sort keys a page of open tasks filtered on a variable reads from the variable's rows, named as
+# ``api.pagination.KeysetCursorPagination`` looks for them (``sort_key_<field>``).
+_VARIABLE_SORT_KEYS = {"sort_key_created_at": "created_at", "sort_key_due_at": "due_at",
+                       "sort_key_priority": "priority", "sort_key_id": "task_id"}
+
+
+def with_variable(tasks, name, value):
+    """The open ``tasks`` whose instance holds ``value`` (canonical text) in the variable ``name``.
+
+    A join to the task's ``OpenTaskVariable`` row (at most one per task and name, so no task twice); the
+    first such condition also names its row's copies of the sort keys, so a page walks the index of
+    (name, value, sort key, task) in page order and checks each matching task for visibility, rather
+    than walking every visible task and looking at its instance. A task that is not open has no rows.
+    """
+    tasks = tasks.filter(open_variables__name=name, open_variables__value=value)
+    if "sort_key_id" not in tasks.query.annotations:
+        tasks = tasks.alias(**{alias: F(f"open_variables__{column}") for alias, column in _VARIABLE_SORT_KEYS.items()})
+    return tasks
 
 
 def task_rows(tasks):

@@ -76,6 +76,11 @@ def human_task_list_for_user(user, *, open_only=False, for_page=False, filters_d
     return inbox_selectors.task_rows(visible)
 
 
+def human_task_with_variable(tasks, name, value):
+    """The open ``tasks`` whose instance holds ``value`` (canonical text, ``engine.task_variables``) in ``name``."""
+    return inbox_selectors.with_variable(tasks, name, value)
+
+
 def human_task_rows():
     """Tasks with their instance (without its task tree), agency, people and candidate groups loaded."""
     return inbox_selectors.task_rows(HumanTask.objects.all())
