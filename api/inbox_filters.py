@@ -13,6 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 
 from engine import selectors as engine_selectors
 from engine.exceptions import PermissionDeniedError
+from engine.inbox_selectors import BY_CARRIED_VARIABLES, BY_INSTANCE_DATA
 from engine.models import OPEN_TASK_STATUSES
 from engine.task_variables import VARIABLE_NAME, canonical_value
 
@@ -20,6 +21,21 @@ from engine.task_variables import VARIABLE_NAME, canonical_value
 def lists_open_tasks(params):
     """Whether the inbox query ``params`` ask for open tasks only (no ``status``, or an open one)."""
     return params.get("status") in (None, "", "open", *OPEN_TASK_STATUSES)
+
+
+def variables_filtered(params):
+    """How the inbox query ``params`` filter on process variables, for choosing the query's shape: not at all
+    (None), on a variable the open tasks carry (``BY_CARRIED_VARIABLES``), or only on the instance's data."""
+    raw = params.getlist("var") if hasattr(params, "getlist") else params.get("var")
+    if not raw:
+        return None
+    try:
+        conditions = VariableConditionsField().clean(raw if isinstance(raw, list) else [raw])
+    except forms.ValidationError:
+        return BY_INSTANCE_DATA  # answered with a 400 by the filter
+    if lists_open_tasks(params) and any(canonical_value(value) is not None for _name, value in conditions):
+        return BY_CARRIED_VARIABLES
+    return BY_INSTANCE_DATA
 
 
 def _json_or_text(text):
@@ -70,7 +86,7 @@ class VariableFilter(django_filters.Filter):
         for index, (name, expected) in enumerate(value or []):
             carried = canonical_value(expected) if open_only else None
             if carried is not None:
-                qs = engine_selectors.human_task_with_variable(qs, name, carried)
+                qs = engine_selectors.human_task_with_variable(qs, name, carried, user=self.parent.request.user)
             else:
                 qs = with_instance_variable(qs, name, expected, alias=f"variable_{index}")
         return qs

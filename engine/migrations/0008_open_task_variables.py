@@ -9,6 +9,7 @@ the ones the projection writes from now on.
 import django.db.models.deletion
 from django.db import migrations, models
 
+from engine.inbox_selectors import POSTGRES_TASK_VARIABLE_SETTINGS
 from engine.task_variables import carried_variables
 
 BATCH = 2000
@@ -35,6 +36,13 @@ def fill_open_task_variables(apps, schema_editor):
             for name, value in carried_variables(data).items()
         )
         last = batch[-1][0]
+
+
+def postgres_settings(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        for statement in POSTGRES_TASK_VARIABLE_SETTINGS:
+            schema_editor.execute(statement)
+        schema_editor.execute("ANALYZE engine_opentaskvariable")
 
 
 class Migration(migrations.Migration):
@@ -68,8 +76,11 @@ class Migration(migrations.Migration):
                     models.Index(fields=["name", "value", "due_at", "task"], name="open_task_variable_due"),
                     models.Index(fields=["name", "value", "priority", "task"], name="open_task_variable_priority"),
                 ],
-                "constraints": [models.UniqueConstraint(fields=("task", "name"), name="open_task_variable_unique")],
+                "constraints": [models.UniqueConstraint(
+                        fields=("task", "name"), include=("value",), name="open_task_variable_unique"
+                    )],
             },
         ),
         migrations.RunPython(fill_open_task_variables, migrations.RunPython.noop, elidable=True),
+        migrations.RunPython(postgres_settings, migrations.RunPython.noop),
     ]

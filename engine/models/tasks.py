@@ -167,7 +167,9 @@ class OpenTaskVariable(models.Model):
     priority = models.PositiveSmallIntegerField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["task", "name"], name="open_task_variable_unique")]
+        # With the value, so a small inbox's visible tasks are each matched by one index-only probe.
+        constraints = [models.UniqueConstraint(fields=["task", "name"], include=["value"],
+                                               name="open_task_variable_unique")]
         indexes = [
             models.Index(fields=["name", "value", "created_at", "task"], name="open_task_variable_created"),
             models.Index(fields=["name", "value", "due_at", "task"], name="open_task_variable_due"),

@@ -2,14 +2,16 @@
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from api.inbox_filters import with_instance_variable
-from engine.models import HumanTask
+from engine.agencies import agency_group
+from engine.models import HumanTask, HumanTaskCandidateGroup
 from engine.selectors import human_task_with_variable
-from engine.services import human_task_complete, instance_start
+from engine.services import human_task_claim, human_task_complete, instance_start
 from engine.task_variables import canonical_value
 from processes.services import definition_deploy
-from tests.api.test_inbox import RENEWAL, _ids
+from tests.api.test_inbox import LANELESS, RENEWAL, _all_pages, _ids, _queries, shape  # noqa: F401 (a fixture)
 from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
@@ -36,7 +38,7 @@ def tasks(analyst, agency, applicant):
 
 
 @pytest.mark.parametrize(("name", "value"), ASKED, ids=[f"{name}={value!r}"[:40] for name, value in ASKED])
-def test_the_carried_variables_find_the_tasks_the_instance_data_finds(tasks, name, value):
+def test_the_carried_variables_find_the_tasks_the_instance_data_finds(tasks, officer, name, value):
     """For each value asked, the same tasks as ``data @> {name: value}`` on PostgreSQL, and JSON equality."""
     from_data = set(with_instance_variable(tasks, name, value, alias="v").values_list("pk", flat=True))
     text = canonical_value(value)
@@ -44,7 +46,7 @@ def test_the_carried_variables_find_the_tasks_the_instance_data_finds(tasks, nam
         assert value in ([1, 2], {"a": 1}, LONG)
         assert from_data
         return
-    carried = set(human_task_with_variable(tasks, name, text).values_list("pk", flat=True))
+    carried = set(human_task_with_variable(tasks, name, text, user=officer).values_list("pk", flat=True))
     assert carried == {pk for pk in tasks.values_list("pk", flat=True) if _holds(pk, name, value)}
     if connection.vendor == "postgresql":
         assert carried == from_data
@@ -87,3 +89,62 @@ def test_counts_apply_the_var_filter(tasks, officer):
     assert response.json()["total"] == 1
     assert client.get("/api/v1/tasks/counts/", {"var": 'flag:"true"'}).json()["total"] == 1
     assert client.get("/api/v1/tasks/counts/", {"var": "n:5"}).json()["total"] == 3
+
+
+@pytest.mark.parametrize("ordering", ["created_at", "-due_at", "priority"])
+def test_a_var_page_costs_the_queries_of_a_default_page_and_pages_through_in_order(analyst, agency, applicant,
+                                                                                   officer, ordering):
+    """The filter is a join, not a query: a page of 1 and of 50 with ``var=`` cost what a default page costs;
+    following ``next`` lists each matching task once, in the order the default listing gives them."""
+    renewal = definition_deploy(content=RENEWAL, filename="renewal.bpmn", actor=analyst, agency=agency)[0]
+    for number in range(12):
+        instance_start(definition=renewal, data={"district": "Gubeng" if number % 3 else "Genteng"}, actor=applicant)
+    client = client_for(officer)
+    default, _ = _queries(client, "/api/v1/tasks/", page_size=50, ordering=ordering)
+    one, _ = _queries(client, "/api/v1/tasks/", page_size=1, var="district:Gubeng", ordering=ordering)
+    fifty, body = _queries(client, "/api/v1/tasks/", page_size=50, var="district:Gubeng", ordering=ordering)
+    assert default == one == fifty and len(body["results"]) == 8
+    paged, _sizes = _all_pages(client, page_size=3, var="district:Gubeng", ordering=ordering)
+    in_order = [pk for pk in _ids(client, page_size=50, ordering=ordering)
+                if HumanTask.objects.get(pk=pk).instance.data["district"] == "Gubeng"]
+    assert paged == in_order
+
+
+def test_each_user_finds_with_var_what_they_see_without_it(analyst, agency, applicant, officer, second_officer,
+                                                          supervisor, outsider, shape):
+    """In every shape, ``var=`` keeps exactly the matching tasks of the user's unfiltered inbox: offered to
+    their group, assigned to them, lane-less and offered to nobody (seen), lane-less but offered to a group
+    they are not in (not seen), and of another agency's users (not seen)."""
+    renewal = definition_deploy(content=RENEWAL, filename="renewal.bpmn", actor=analyst, agency=agency)[0]
+    walk_in = definition_deploy(content=LANELESS, filename="walk_in.bpmn", actor=analyst, agency=agency)[0]
+    archive = agency_group(agency, "Archive")
+    started = []
+    for district in ("Gubeng", "Genteng"):
+        offered = _start_task(renewal, applicant, district)
+        nobodys = _start_task(walk_in, applicant, district)
+        elsewhere = _start_task(walk_in, applicant, district)
+        HumanTaskCandidateGroup.objects.create(humantask=elsewhere, group=archive)
+        assigned = _start_task(renewal, applicant, district)
+        HumanTaskCandidateGroup.objects.filter(humantask=assigned).update(group=archive)
+        human_task_claim(task_id=assigned.pk, actor=supervisor)
+        HumanTask.objects.filter(pk=assigned.pk).update(assignee=second_officer)
+        started += [offered, nobodys, elsewhere, assigned]
+    for user in (officer, second_officer, supervisor, outsider, applicant):
+        client = client_for(user)
+        everything = _ids(client, page_size=200)
+        gubeng = [pk for pk in everything if HumanTask.objects.get(pk=pk).instance.data["district"] == "Gubeng"]
+        assert _ids(client, page_size=200, var="district:Gubeng") == gubeng, user.username
+        assert _all_pages(client, page_size=1, var="district:Gubeng")[0] == gubeng, user.username
+        counted = client.get("/api/v1/tasks/counts/", {"var": "district:Gubeng"}).json()["total"]
+        assert counted == len(gubeng), user.username
+    assert len(_ids(client_for(officer), var="district:Gubeng")) == 2  # offered, nobody's
+    with CaptureQueriesContext(connection) as captured:
+        client_for(officer).get("/api/v1/tasks/", {"var": "district:Gubeng"})
+    narrowed = any('"engine_opentaskvariable"."task_id" IN (SELECT' in query["sql"] for query in captured)
+    assert narrowed == (shape == "per_row")  # the officer's walk is narrowed by their offers in that shape
+    assert len(_ids(client_for(second_officer), var="district:Gubeng")) == 3  # and the one assigned to them
+
+
+def _start_task(definition, applicant, district):
+    instance = instance_start(definition=definition, data={"district": district}, actor=applicant)
+    return HumanTask.objects.get(instance=instance)
