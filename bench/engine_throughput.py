@@ -267,16 +267,20 @@ def _sql_kind(sql):
 
 
 def service_setup():
-    from django.contrib.auth.models import Group, User
+    from django.contrib.auth.models import User
 
+    from engine.agencies import default_agency, membership_set
+    from engine.models import Role
     from engine.services.steps import parsed_process_of
     from processes.services import definition_deploy
 
+    agency = default_agency()
     officer = User.objects.create_user(username="bench_officer")  # unusable password: no hashing cost
-    for name in OFFICER_GROUPS:
-        officer.groups.add(Group.objects.get_or_create(name=name)[0])
+    membership_set(user=officer, agency=agency, role=Role.OFFICER, groups=OFFICER_GROUPS)
+    analyst = User.objects.create_user(username="bench_analyst")
+    membership_set(user=analyst, agency=agency, role=Role.ANALYST)
     definition, _created = definition_deploy(
-        content=BPMN_PATH.read_bytes(), filename=BPMN_PATH.name, actor=officer
+        content=BPMN_PATH.read_bytes(), filename=BPMN_PATH.name, actor=analyst, agency=agency
     )
     parsed_process_of(definition)  # fill the spec cache, as any long-running server has it
     return officer, definition
