@@ -22,12 +22,14 @@ def project_open_task_variables(instance, open_tasks):
         for name, value in variables.items()
     }
     stale = []
-    for row in OpenTaskVariable.objects.filter(task__instance_id=instance.pk):
-        key = (row.task_id, row.name)
-        if wanted.get(key) == (row.value, row.created_at, row.due_at, row.priority):
-            del wanted[key]
+    held = OpenTaskVariable.objects.filter(task__instance_id=instance.pk).values_list(
+        "pk", "task_id", "name", "value", "created_at", "due_at", "priority"
+    )
+    for pk, task_id, name, *copied in held:
+        if wanted.get((task_id, name)) == tuple(copied):
+            del wanted[(task_id, name)]
         else:
-            stale.append(row.pk)
+            stale.append(pk)
     if stale:
         OpenTaskVariable.objects.filter(pk__in=stale).delete()
     if wanted:
