@@ -14,10 +14,12 @@ Who sees what is the rule in ``engine.selectors``; this module is how it is aske
 
 A page for an officer starts with one or two cheap questions, each reading at most ``FEW_TASKS`` index
 entries: are there more open offers to their groups than that, or more open lane-less tasks in their
-agency? If so, per row; else ids. A filter on process variables costs a look at the instance for each
-visible task walked past, so the bar is then higher. Supervisors and managers see their whole
-agency: per row for a page; for counting, their agency is one range of ``humantask_open_agency`` and
-what they see elsewhere is counted apart.
+agency? If so, per row; else ids. A filter on process variables read from the instance's data costs a
+look at the instance for each visible task walked past, so the bar is then higher; a filter on the
+variables the open tasks carry (``OpenTaskVariable``) walks that table's index instead, matching tasks
+only (``with_variable``), narrowed for mid-sized inboxes by hashed sets of what the user may see.
+Supervisors and managers see their whole agency: per row for a page; for counting, their agency is one
+range of ``humantask_open_agency`` and what they see elsewhere is counted apart.
 
 "Offered to nobody" is checked only on lane-less tasks: a task in a lane is always offered to someone
 (its lane's group, the applicant, or the lane's owners), so the check, two index probes per task, never
