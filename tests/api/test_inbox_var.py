@@ -11,7 +11,7 @@ from engine.selectors import human_task_with_variable
 from engine.services import human_task_claim, human_task_complete, instance_start
 from engine.task_variables import canonical_value
 from processes.services import definition_deploy
-from tests.api.test_inbox import LANELESS, RENEWAL, _all_pages, _ids, _queries, shape  # noqa: F401 (a fixture)
+from tests.api.test_inbox import LANELESS, RENEWAL, _all_pages, _ids, _queries
 from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
