@@ -13,7 +13,6 @@ from drf_spectacular.utils import extend_schema_field
 
 from engine import selectors as engine_selectors
 from engine.exceptions import PermissionDeniedError
-from engine.inbox_selectors import BY_CARRIED_VARIABLES, BY_INSTANCE_DATA
 from engine.models import OPEN_TASK_STATUSES
 from engine.task_variables import VARIABLE_NAME, canonical_value
 
@@ -32,10 +31,10 @@ def variables_filtered(params):
     try:
         conditions = VariableConditionsField().clean(raw if isinstance(raw, list) else [raw])
     except forms.ValidationError:
-        return BY_INSTANCE_DATA  # answered with a 400 by the filter
+        return engine_selectors.BY_INSTANCE_DATA  # answered with a 400 by the filter
     if lists_open_tasks(params) and any(canonical_value(value) is not None for _name, value in conditions):
-        return BY_CARRIED_VARIABLES
-    return BY_INSTANCE_DATA
+        return engine_selectors.BY_CARRIED_VARIABLES
+    return engine_selectors.BY_INSTANCE_DATA
 
 
 def _json_or_text(text):

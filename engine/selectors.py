@@ -23,6 +23,7 @@ from .agencies import (
     membership_of,
 )
 from .calendars.for_agency import calendar_for_agency
+from .inbox_selectors import BY_CARRIED_VARIABLES, BY_INSTANCE_DATA  # noqa: F401 (for the API's filters)
 from .models import (
     OPEN_TASK_STATUSES,
     HistoryEvent,

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from ..task_variables import MAX_VALUE_LENGTH
 from .instances import ProcessInstance
 
 
@@ -161,7 +162,7 @@ class OpenTaskVariable(models.Model):
 
     task = models.ForeignKey(HumanTask, on_delete=models.CASCADE, related_name="open_variables", db_index=False)
     name = models.CharField(max_length=64)
-    value = models.CharField(max_length=100, help_text="Canonical JSON text (engine.task_variables).")
+    value = models.CharField(max_length=MAX_VALUE_LENGTH, help_text="Canonical JSON text (engine.task_variables).")
     created_at = models.DateTimeField()
     due_at = models.DateTimeField(null=True, blank=True)
     priority = models.PositiveSmallIntegerField()
