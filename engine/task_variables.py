@@ -15,6 +15,7 @@ instance's data (``api.inbox_filters.VariableFilter``).
 import json
 import math
 import re
+from decimal import Decimal
 
 # What a variable name may be, in a filter and in the table: an identifier.
 VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
@@ -31,7 +32,9 @@ def canonical_value(value):
     elif isinstance(value, float):
         if not math.isfinite(value):
             return None
-        text = str(int(value)) if value.is_integer() else repr(value)
+        # As jsonb reads the JSON Python writes (the shortest repr): 1.152921504606847e+18 is
+        # 1152921504606847000, not the float's binary value 1152921504606846976.
+        text = str(int(Decimal(repr(value)))) if value.is_integer() else repr(value)
     elif isinstance(value, str):
         text = json.dumps(value, ensure_ascii=False)
     else:
