@@ -3,7 +3,6 @@ from django.db.models import Q, Subquery
 from django.utils import timezone
 
 from engine.models import (
-    OPEN_TASK_STATUSES,
     Agency,
     HumanTask,
     HumanTaskCandidateGroup,
@@ -12,14 +11,9 @@ from engine.models import (
     ProcessInstance,
 )
 
-from .inbox_filters import AssignedFilter, VariableFilter
+from .inbox_filters import AssignedFilter, VariableFilter, lists_open_tasks
 
 TASK_STATUS_CHOICES = [("open", "Open (ready or claimed)"), *HumanTaskStatus.choices]
-
-
-def lists_open_tasks(params):
-    """Whether the inbox query ``params`` ask for open tasks only (no ``status``, or an open one)."""
-    return params.get("status") in (None, "", "open", *OPEN_TASK_STATUSES)
 
 
 def filters_given(params):

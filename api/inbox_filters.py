@@ -1,7 +1,6 @@
 """Inbox filters that need more than a field and a lookup: process variables and the assignee."""
 
 import json
-import re
 
 import django_filters
 from django import forms
@@ -14,8 +13,28 @@ from drf_spectacular.utils import extend_schema_field
 
 from engine import selectors as engine_selectors
 from engine.exceptions import PermissionDeniedError
+from engine.models import OPEN_TASK_STATUSES
+from engine.task_variables import VARIABLE_NAME, canonical_value
 
-VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+
+def lists_open_tasks(params):
+    """Whether the inbox query ``params`` ask for open tasks only (no ``status``, or an open one)."""
+    return params.get("status") in (None, "", "open", *OPEN_TASK_STATUSES)
+
+
+def variables_filtered(params):
+    """How the inbox query ``params`` filter on process variables, for choosing the query's shape: not at all
+    (None), on a variable the open tasks carry (``BY_CARRIED_VARIABLES``), or only on the instance's data."""
+    raw = params.getlist("var") if hasattr(params, "getlist") else params.get("var")
+    if not raw:
+        return None
+    try:
+        conditions = VariableConditionsField().clean(raw if isinstance(raw, list) else [raw])
+    except forms.ValidationError:
+        return engine_selectors.BY_INSTANCE_DATA  # answered with a 400 by the filter
+    if lists_open_tasks(params) and any(canonical_value(value) is not None for _name, value in conditions):
+        return engine_selectors.BY_CARRIED_VARIABLES
+    return engine_selectors.BY_INSTANCE_DATA
 
 
 def _json_or_text(text):
@@ -51,23 +70,32 @@ class VariableConditionsField(forms.Field):
 class VariableFilter(django_filters.Filter):
     """Tasks whose instance's process variable ``name`` equals ``value`` (every condition must hold).
 
-    On PostgreSQL a plain value (text, number, true/false, null) is compared by containment,
-    ``data @> {"name": value}``, which for such a value is the same as equality and which the planner
-    can answer from the GIN index on the data when the value is rare. Lists and objects, and other
-    databases, use the key lookup ``data -> 'name' = value``.
+    Listing open tasks, a plain value (text up to 100 characters, number, true/false, null) is looked up
+    in the variables the open tasks carry (``engine.task_variables``), whose index lists the matching
+    tasks in the page's order. Otherwise (closed tasks, lists, objects, long texts) the instance's data
+    is read: on PostgreSQL a plain value by containment, ``data @> {"name": value}`` (equality for such a
+    value, which the GIN index on the data answers when the value is rare); lists and objects, and other
+    databases, by the key lookup ``data -> 'name' = value``. Both ways give the same tasks.
     """
 
     field_class = VariableConditionsField
 
     def filter(self, qs, value):
-        contains = connections[qs.db].vendor == "postgresql"
+        open_only = lists_open_tasks(self.parent.data)
         for index, (name, expected) in enumerate(value or []):
-            if contains and not isinstance(expected, dict | list):
-                qs = qs.filter(instance__data__contains={name: expected})
+            carried = canonical_value(expected) if open_only else None
+            if carried is not None:
+                qs = engine_selectors.human_task_with_variable(qs, name, carried, user=self.parent.request.user)
             else:
-                alias = f"variable_{index}"
-                qs = qs.alias(**{alias: KeyTransform(name, "instance__data")}).filter(**{alias: expected})
+                qs = with_instance_variable(qs, name, expected, alias=f"variable_{index}")
         return qs
+
+
+def with_instance_variable(qs, name, expected, *, alias):
+    """The tasks of ``qs`` whose instance's data holds ``expected`` in ``name``, read from the data."""
+    if connections[qs.db].vendor == "postgresql" and not isinstance(expected, dict | list):
+        return qs.filter(instance__data__contains={name: expected})
+    return qs.alias(**{alias: KeyTransform(name, "instance__data")}).filter(**{alias: expected})
 
 
 @extend_schema_field(OpenApiTypes.STR)

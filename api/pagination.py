@@ -28,6 +28,10 @@ class KeysetCursorPagination(pagination.CursorPagination):
     in a second query, with the view's ``load_page_rows(ids)`` when it has one.
 
     ``?page_size=`` is capped at ``max_page_size``; ``next`` and ``previous`` are links, there is no count.
+
+    A queryset may say where a sort key is read from with an alias named ``sort_key_<field>`` holding the
+    same value as the field (the inbox's ``var=`` filter points them at the rows of its own index, so the
+    page is found by walking that index): the page's order and the cursor's conditions then use it.
     """
 
     page_size_query_param = "page_size"
@@ -41,14 +45,14 @@ class KeysetCursorPagination(pagination.CursorPagination):
         self.ordering = _with_tiebreaker(self.get_ordering(request, queryset, view))
         self.cursor = self.decode_cursor(request)
         reverse = self.cursor is not None and self.cursor.reverse
-        keys = _sort_keys(queryset.model, self.ordering, reverse)
+        keys = _sort_keys(queryset, self.ordering, reverse)
         position = self._decoded_position(keys)
         found = queryset if position is None else queryset.filter(_after(keys, position))
-        order = [_order_expression(key) for key in keys]
+        order = [_order_expression(key, key.column) for key in keys]
         ids = list(found.order_by(*order).values_list("pk", flat=True)[: self.page_size + 1])
         load_page_rows = getattr(view, "load_page_rows", None)
         rows = load_page_rows(ids) if load_page_rows else queryset.filter(pk__in=ids)
-        results = list(rows.order_by(*order))
+        results = list(rows.order_by(*[_order_expression(key, key.name) for key in keys]))
         self.page = results[: self.page_size]
         following = None
         if len(results) > self.page_size:
@@ -85,10 +89,14 @@ class KeysetCursorPagination(pagination.CursorPagination):
         return json.dumps([value.isoformat() if isinstance(value, datetime) else value for value in values])
 
 
+SORT_KEY_ALIAS = "sort_key_{}"
+
+
 @dataclass(frozen=True)
 class _SortKey:
     field: Field
     descending: bool
+    column: str  # what the page's query sorts and compares: the field, or the queryset's alias for it
 
     @property
     def name(self):
@@ -103,17 +111,20 @@ def _with_tiebreaker(ordering):
     return (*ordering, "-id" if ordering[0].startswith("-") else "id")
 
 
-def _sort_keys(model, ordering, reverse):
+def _sort_keys(queryset, ordering, reverse):
+    meta, aliases = queryset.model._meta, queryset.query.annotations
     keys = []
     for name in ordering:
-        field = model._meta.pk if name.lstrip("-") in ("pk", "id") else model._meta.get_field(name.lstrip("-"))
-        keys.append(_SortKey(field, name.startswith("-") != reverse))
+        field = meta.pk if name.lstrip("-") in ("pk", "id") else meta.get_field(name.lstrip("-"))
+        column = field.attname if field.primary_key else field.name
+        alias = SORT_KEY_ALIAS.format(column)
+        keys.append(_SortKey(field, name.startswith("-") != reverse, alias if alias in aliases else column))
     return keys
 
 
-def _order_expression(key):
+def _order_expression(key, column):
     """Ascending puts rows without a value last, descending first: each order is the other's exact reverse."""
-    column = F(key.name)
+    column = F(column)
     return column.desc(nulls_first=True) if key.descending else column.asc(nulls_last=True)
 
 
@@ -125,7 +136,7 @@ def _after(keys, values):
         beyond = _beyond(key, value)
         if beyond is not None:
             alternatives.append(equal & beyond)
-        equal &= Q(**{f"{key.name}__isnull": True}) if value is None else Q(**{key.name: value})
+        equal &= Q(**{f"{key.column}__isnull": True}) if value is None else Q(**{key.column: value})
     condition = reduce(operator.or_, alternatives)  # never empty: the id always has a value
     bound = _first_key_bound(keys[0], values[0])
     return condition if bound is None else bound & condition
@@ -134,17 +145,17 @@ def _after(keys, values):
 def _beyond(key, value):
     """Rows whose value of ``key`` comes strictly after ``value`` (None: nothing comes after it)."""
     if value is None:
-        return Q(**{f"{key.name}__isnull": False}) if key.descending else None
-    beyond = Q(**{f"{key.name}__{'lt' if key.descending else 'gt'}": value})
+        return Q(**{f"{key.column}__isnull": False}) if key.descending else None
+    beyond = Q(**{f"{key.column}__{'lt' if key.descending else 'gt'}": value})
     if key.field.null and not key.descending:
-        beyond |= Q(**{f"{key.name}__isnull": True})
+        beyond |= Q(**{f"{key.column}__isnull": True})
     return beyond
 
 
 def _first_key_bound(key, value):
     """A range on the first key the index can start from (implied by the condition, so it changes nothing)."""
     if value is None:
-        return None if key.descending else Q(**{f"{key.name}__isnull": True})
+        return None if key.descending else Q(**{f"{key.column}__isnull": True})
     if key.field.null and not key.descending:
         return None
-    return Q(**{f"{key.name}__{'lte' if key.descending else 'gte'}": value})
+    return Q(**{f"{key.column}__{'lte' if key.descending else 'gte'}": value})

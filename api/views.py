@@ -30,6 +30,7 @@ from processes.services import definition_check, definition_deploy
 
 from . import serializers
 from .filters import HumanTaskFilter, InstanceFilter, filters_given, lists_open_tasks
+from .inbox_filters import variables_filtered
 from .inbox_list import task_list_items
 from .pagination import KeysetCursorPagination
 from .versions import DefinitionVersionsMixin
@@ -197,7 +198,7 @@ class HumanTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             self.request.user,
             open_only=lists_open_tasks(params),
             for_page=self.action == "list",
-            filters_data=bool(params.get("var")),
+            variables=variables_filtered(params),
         )
 
     def load_page_rows(self, ids):

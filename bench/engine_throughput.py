@@ -126,7 +126,7 @@ def percentile(values, fraction):
 # --------------------------------------------------------------------------------------------------
 
 
-def prepare_database(url):
+def prepare_database(url, pg_name=BENCH_PG_DATABASE):
     """Create the bench database and return its URL (set as DATABASE_URL before django.setup())."""
     if not url:
         var_dir = Path(os.environ.get("ENGINE_VAR_DIR", ROOT / "var"))
@@ -141,9 +141,9 @@ def prepare_database(url):
             return url  # in-memory: nothing of the user's to touch
         return _fresh_sqlite(Path(name).resolve().parent / BENCH_SQLITE_NAME)
     if engine in ("django.db.backends.postgresql", "django.contrib.gis.db.backends.postgis"):
-        _fresh_postgres(config)
+        _fresh_postgres(config, pg_name)
         parts = urlsplit(url)
-        return urlunsplit(parts._replace(path="/" + BENCH_PG_DATABASE))
+        return urlunsplit(parts._replace(path="/" + pg_name))
     sys.exit(f"engine_throughput: unsupported database engine {engine} (SQLite and PostgreSQL only)")
 
 
@@ -154,7 +154,7 @@ def _fresh_sqlite(path):
     return f"sqlite:///{path}"
 
 
-def _fresh_postgres(config):
+def _fresh_postgres(config, pg_name):
     import psycopg
     from psycopg import sql
 
@@ -169,7 +169,7 @@ def _fresh_postgres(config):
     last_error = None
     # The maintenance database first; the configured one if we may not connect to "postgres".
     for maintenance_db in ("postgres", config.get("NAME")):
-        if not maintenance_db or maintenance_db == BENCH_PG_DATABASE:
+        if not maintenance_db or maintenance_db == pg_name:
             continue
         try:
             connection = psycopg.connect(dbname=maintenance_db, autocommit=True, **params)
@@ -177,14 +177,14 @@ def _fresh_postgres(config):
             last_error = error
             continue
         with connection:
-            name = sql.Identifier(BENCH_PG_DATABASE)
+            name = sql.Identifier(pg_name)
             try:
                 connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
             except psycopg.errors.SyntaxError:  # PostgreSQL < 13
                 connection.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(name))
             connection.execute(sql.SQL("CREATE DATABASE {}").format(name))
         return
-    sys.exit(f"engine_throughput: cannot reach the PostgreSQL server to create {BENCH_PG_DATABASE}: {last_error}")
+    sys.exit(f"engine_throughput: cannot reach the PostgreSQL server to create {pg_name}: {last_error}")
 
 
 def setup_django(bench_url):
@@ -589,6 +589,9 @@ def main(argv=None):
     parser.add_argument("--instances", "-n", type=int, default=200, help="process instances per mode (200)")
     parser.add_argument("--database-url", help="overrides DATABASE_URL; the bench still uses its own database "
                                                "on that server / in that directory")
+    parser.add_argument("--database", default=BENCH_PG_DATABASE,
+                        help=f"PostgreSQL: the bench's own database on that server ({BENCH_PG_DATABASE}); "
+                             "dropped and created anew")
     parser.add_argument("--seed", type=int, default=1, help="decides the order of the parallel reviews (1)")
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs of each in-memory mode; the median is shown (3)")
@@ -599,7 +602,7 @@ def main(argv=None):
     if args.instances < 1:
         parser.error("--instances must be at least 1")
 
-    bench_url = prepare_database(args.database_url or os.environ.get("DATABASE_URL"))
+    bench_url = prepare_database(args.database_url or os.environ.get("DATABASE_URL"), args.database)
     setup_django(bench_url)
     db = database_description()
     plans = make_plans(args.instances, args.seed)

@@ -41,19 +41,21 @@ TARGET_P95_MS = 50.0
 
 
 def create_schema():
-    """Tables and indexes straight from the models, like ``pytest --nomigrations``, plus the PostgreSQL-only
-    GIN index on instance data (which a PostgreSQL-only migration creates)."""
+    """Tables and indexes straight from the models, like ``pytest --nomigrations``, plus what PostgreSQL-only
+    migration steps create: the GIN index on instance data, the open task variables' statistics and settings."""
     from django.apps import apps
     from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
 
-    from engine.inbox_selectors import POSTGRES_INSTANCE_DATA_INDEX
+    from engine.inbox_selectors import POSTGRES_INSTANCE_DATA_INDEX, POSTGRES_TASK_VARIABLE_SETTINGS
 
     settings.MIGRATION_MODULES = {app.label: None for app in apps.get_app_configs()}
     call_command("migrate", run_syncdb=True, verbosity=0, interactive=False)
     with connection.cursor() as cursor:
         cursor.execute(POSTGRES_INSTANCE_DATA_INDEX)
+        for statement in POSTGRES_TASK_VARIABLE_SETTINGS:
+            cursor.execute(statement)
 
 
 def load(sizes):
@@ -159,6 +161,9 @@ def scenarios(rng):
         ("var=district:X", lambda user: {"var": f"district:{rng.choice(districts)}"}, "/api/v1/tasks/"),
         ("var=amount:N (rare)", lambda user: {"var": f"amount:{rng.randrange(10_000_000)}"}, "/api/v1/tasks/"),
         ("var=urgent:true", lambda user: {"var": "urgent:true"}, "/api/v1/tasks/"),
+        ("var=district -priority", lambda user: {"var": f"district:{rng.choice(districts)}", "ordering": "-priority"},
+         "/api/v1/tasks/"),
+        ("counts var=urgent:true", lambda user: {"var": "urgent:true"}, "/api/v1/tasks/counts/"),
         ("ordering=due_at", lambda user: {"ordering": "due_at"}, "/api/v1/tasks/"),
         ("ordering=-priority", lambda user: {"ordering": "-priority"}, "/api/v1/tasks/"),
         ("next page (cursor)", lambda user: "next", "/api/v1/tasks/"),
@@ -373,6 +378,10 @@ def main(argv=None):
     typical = users_by_kind["officer"][0]
     show_queries_and_plan(typical, {}, "Default inbox of a sampled officer")
     show_queries_and_plan(users_by_kind["busiest officer"][0], {}, "Default inbox of the busiest officer")
+    if any(name.startswith("var=") for name, *_rest in plan):
+        common = {"var": f"district:{inbox_data.DISTRICTS[0]}"}
+        show_queries_and_plan(typical, common, "A common variable's page for the sampled officer")
+        show_queries_and_plan(users_by_kind["supervisor/manager"][0], common, "The same for a supervisor")
 
 
 if __name__ == "__main__":

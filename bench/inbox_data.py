@@ -13,11 +13,16 @@ One statement per table, no ORM round trips: a million open tasks load in about 
 - ``tasks`` open tasks: 15 % claimed by a member of their group, 70 % with a due date (about a
   third of those overdue), priorities 20/50/80; 96 % offered to one group of their agency (3 % of
   those also to a group of another agency), 2 % to one officer, 2 % to nobody.
+- the open tasks' copies of their instances' plain variables (``OpenTaskVariable``, four per task), as
+  the projection writes them: ``jsonb``'s text of these values (short texts, integers, booleans) is the
+  canonical text of ``engine.task_variables``.
 - ``closed`` completed or cancelled tasks on older instances, with their candidate groups: the
   history that piles up behind the inbox.
 """
 
 import json
+
+from engine.task_variables import MAX_VALUE_LENGTH
 
 DISTRICTS = "Gubeng Tegalsari Genteng Bubutan Simokerto Tambaksari Sukolilo Rungkut Wonokromo Sawahan".split()
 PROCESS_NAMES = ["building_permit", "business_license", "birth_certificate", "land_certificate", "waste_permit"]
@@ -159,6 +164,14 @@ def statements(*, agencies, groups, users, tasks, closed):
             JOIN bench_officer o ON o.agency_id = b.agency_id
                                  AND o.rn = 1 + b.pick % o.officers
             WHERE b.offer >= 0.02 AND b.offer < 0.04"""),
+        ("open task variables", f"""
+            INSERT INTO engine_opentaskvariable (task_id, name, value, created_at, due_at, priority)
+            SELECT t.id, v.key, v.value::text, t.created_at, t.due_at, t.priority
+            FROM engine_humantask t
+            JOIN engine_processinstance i ON i.id = t.instance_id
+            CROSS JOIN LATERAL jsonb_each(i.data) v
+            WHERE t.status IN {OPEN} AND jsonb_typeof(v.value) IN ('string', 'number', 'boolean', 'null')
+              AND length(v.value::text) <= {MAX_VALUE_LENGTH}"""),
         ("closed tasks", f"""
             CREATE TEMP TABLE bench_closed AS
             SELECT {tasks} + c AS t, i.id AS instance_id, d.agency_id, i.process_key, i.started_at,
@@ -191,6 +204,7 @@ SUMMARY = f"""
            (SELECT count(*) FROM engine_humantask WHERE status IN {OPEN} AND due_at < now()) AS overdue,
            (SELECT count(*) FROM engine_humantask_candidate_groups) AS candidate_group_rows,
            (SELECT count(*) FROM engine_humantask_candidate_users) AS candidate_user_rows,
+           (SELECT count(*) FROM engine_opentaskvariable) AS open_task_variable_rows,
            (SELECT count(*) FROM engine_processinstance) AS instances,
            (SELECT count(*) FROM auth_user) AS users,
            (SELECT count(*) FROM auth_group) AS groups,
@@ -201,7 +215,7 @@ SUMMARY = f"""
 # The tables the load fills: their indexes and constraints are set aside while rows go in, then rebuilt.
 LOADED_TABLES = [
     "engine_processinstance", "engine_humantask", "engine_humantask_candidate_groups",
-    "engine_humantask_candidate_users",
+    "engine_humantask_candidate_users", "engine_opentaskvariable",
 ]
 _SECONDARY = """
     SELECT 'constraint', conrelid::regclass::text, conname, pg_get_constraintdef(oid), contype

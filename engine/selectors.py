@@ -23,6 +23,7 @@ from .agencies import (
     membership_of,
 )
 from .calendars.for_agency import calendar_for_agency
+from .inbox_selectors import BY_CARRIED_VARIABLES, BY_INSTANCE_DATA  # noqa: F401 (for the API's filters)
 from .models import (
     OPEN_TASK_STATUSES,
     HistoryEvent,
@@ -65,15 +66,22 @@ def _visible(user):
     return visible
 
 
-def human_task_list_for_user(user, *, open_only=False, for_page=False, filters_data=False):
+def human_task_list_for_user(user, *, open_only=False, for_page=False, variables=None):
     """The user's inbox: every task they may see (superusers see all), with what the API shows loaded.
 
     ``open_only`` keeps ready and claimed tasks; ``for_page`` says one page is read in index order, and
-    ``filters_data`` that it is filtered on process variables. They choose the shape of the query, which
-    matters at a million open tasks (``engine.inbox_selectors``).
+    ``variables`` whether and how it is filtered on process variables (``inbox_selectors.BY_INSTANCE_DATA``
+    or ``BY_CARRIED_VARIABLES``). They choose the shape of the query, which matters at a million open
+    tasks (``engine.inbox_selectors``).
     """
-    visible = inbox_selectors.visible_tasks(user, open_only=open_only, for_page=for_page, filters_data=filters_data)
+    visible = inbox_selectors.visible_tasks(user, open_only=open_only, for_page=for_page, variables=variables)
     return inbox_selectors.task_rows(visible)
+
+
+def human_task_with_variable(tasks, name, value, *, user):
+    """The open ``tasks`` of ``user``'s inbox whose instance holds ``value`` (canonical text,
+    ``engine.task_variables``) in ``name``."""
+    return inbox_selectors.with_variable(tasks, name, value, user=user)
 
 
 def human_task_rows():

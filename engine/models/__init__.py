@@ -22,6 +22,7 @@ from .tasks import (
     HumanTaskCandidateGroup,
     HumanTaskCandidateUser,
     HumanTaskStatus,
+    OpenTaskVariable,
 )
 from .timers import BPMN_TIMER_KINDS, DEADLINE_TIMER_KINDS, Timer, TimerKind, TimerStatus
 
@@ -55,6 +56,7 @@ __all__ = [
     "MessageKind",
     "MessageSubscription",
     "MessageSubscriptionStatus",
+    "OpenTaskVariable",
     "ProcessInstance",
     "Role",
     "Timer",

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from ..task_variables import MAX_VALUE_LENGTH
 from .instances import ProcessInstance
 
 
@@ -153,3 +154,34 @@ class HumanTaskCandidateUser(models.Model):
         indexes = [
             models.Index(fields=["user", "humantask"], condition=Q(is_open=True), name="task_user_offer_open")
         ]
+
+
+class OpenTaskVariable(models.Model):
+    """A plain top-level process variable of an open task's instance, with the task's sort keys.
+
+    One row per open task and variable that ``engine.task_variables`` carries, written by the projection
+    in the same transaction as the task rows (``engine.services.task_variables``); a task that closes
+    loses its rows. The indexes list a variable's value in each inbox ordering, so ``var=name:value``
+    walks the matching open tasks in page order and checks only those for visibility. ``created_at``,
+    ``due_at`` and ``priority`` are the task's, copied: the pagination sorts on them.
+    """
+
+    task = models.ForeignKey(HumanTask, on_delete=models.CASCADE, related_name="open_variables", db_index=False)
+    name = models.CharField(max_length=64)
+    value = models.CharField(max_length=MAX_VALUE_LENGTH, help_text="Canonical JSON text (engine.task_variables).")
+    created_at = models.DateTimeField()
+    due_at = models.DateTimeField(null=True, blank=True)
+    priority = models.PositiveSmallIntegerField()
+
+    class Meta:
+        # With the value, so a small inbox's visible tasks are each matched by one index-only probe.
+        constraints = [models.UniqueConstraint(fields=["task", "name"], include=["value"],
+                                               name="open_task_variable_unique")]
+        indexes = [
+            models.Index(fields=["name", "value", "created_at", "task"], name="open_task_variable_created"),
+            models.Index(fields=["name", "value", "due_at", "task"], name="open_task_variable_due"),
+            models.Index(fields=["name", "value", "priority", "task"], name="open_task_variable_priority"),
+        ]
+
+    def __str__(self):
+        return f"{self.name}={self.value} (task {self.task_id})"

@@ -37,6 +37,7 @@ from .service_levels import (
     task_due_at,
 )
 from .task_setup import task_offer, task_setup
+from .task_variables import project_open_task_variables
 
 
 def parsed_process_of(definition):
@@ -102,7 +103,8 @@ def save_step(instance, runtime, result, *, actor):
         instance.status = InstanceStatus.COMPLETED
         instance.ended_at = now
     instance.save()
-    _project_human_tasks(instance, runtime)
+    open_tasks = _project_human_tasks(instance, runtime)
+    project_open_task_variables(instance, open_tasks)
     _project_timers(instance, runtime, pending_timers)
     _project_messages(instance, runtime)
     sync_clock(instance)
@@ -120,7 +122,9 @@ def close_offers(task):
 
 
 def _project_human_tasks(instance, runtime):
+    """Cancel the open tasks the tree no longer has ready, create the newly ready ones; the open tasks now."""
     ready = {task.task_id: task for task in runtime.ready_human_tasks()}
+    still_open = []
     open_tasks = HumanTask.objects.filter(instance=instance, status__in=OPEN_TASK_STATUSES)
     for task in open_tasks:
         task.instance = instance
@@ -130,6 +134,8 @@ def _project_human_tasks(instance, runtime):
             close_offers(task)
             history.record_task_cancelled(task, reason="The process moved on without it.")
             cancel_task_deadlines(task, reason="The task was cancelled.")
+        else:
+            still_open.append(task)
         ready.pop(task.spiff_task_id, None)
     existing = set(
         HumanTask.objects.filter(spiff_task_id__in=list(ready)).values_list("spiff_task_id", flat=True)
@@ -137,7 +143,8 @@ def _project_human_tasks(instance, runtime):
     catalog = instance.definition.element_catalog or {}
     for ready_task in ready.values():
         if ready_task.task_id not in existing:
-            _create_task(instance, runtime, ready_task, catalog.get(ready_task.element_id, {}))
+            still_open.append(_create_task(instance, runtime, ready_task, catalog.get(ready_task.element_id, {})))
+    return still_open
 
 
 def _create_task(instance, runtime, ready_task, entry):
@@ -169,6 +176,7 @@ def _create_task(instance, runtime, ready_task, entry):
     schedule_task_deadline(task)
     if setup.assignee is not None:
         history.record_task_assigned(task, actor=None, previous_assignee=None)
+    return task
 
 
 def _project_timers(instance, runtime, pending_timers):

@@ -11,7 +11,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from engine import inbox_selectors
 from engine.agencies import agency_group
 from engine.models import HumanTask, HumanTaskCandidateGroup, Role
 from engine.services import human_task_claim, instance_start
@@ -45,15 +44,6 @@ LANELESS = RENEWAL.replace(b"licence_renewal", b"walk_in").replace(b'name="Front
 def _frozen_clock():
     with time_machine.travel(NOW, tick=False):
         yield
-
-
-@pytest.fixture(params=["ids", "per_row", "per_row_probed"])
-def shape(request, monkeypatch):
-    """Run the test with officers' pages found from the ids, per row, and per row with the offers probed
-    (supervisors always per row)."""
-    monkeypatch.setattr(inbox_selectors, "FEW_TASKS", 10_000 if request.param == "ids" else 0)
-    monkeypatch.setattr(inbox_selectors, "MANY_TASKS", 0 if request.param == "per_row_probed" else 20_000)
-    return request.param
 
 
 @pytest.fixture
