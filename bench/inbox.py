@@ -290,23 +290,20 @@ def show_queries_and_plan(user, params, label):
             print("  " + line)
 
 
-# The inbox's tables and their indexes, read into shared buffers before timing (``--cold`` skips it).
+# The bench database's tables and indexes, read into shared buffers before timing (``--cold`` skips it).
 PREWARM = """
     SELECT c.relname, pg_prewarm(c.oid::regclass)
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname = 'public' AND c.relkind IN ('r', 'i')
-      AND (c.relname LIKE 'engine_%' OR c.relname LIKE 'humantask_%' OR c.relname LIKE 'task_%'
-           OR c.relname LIKE 'auth_%' OR c.relname LIKE 'authtoken_%' OR c.relname LIKE 'processes_%'
-           OR c.relname = 'instance_data_gin')
 """
 
 
 def prewarm():
-    """Read the inbox's tables and indexes into shared buffers, as on a server that has been answering for a while.
+    """Read the database into shared buffers, as on a server that has been answering for a while.
 
     Without it the first request of each sampled user reads its pages from the OS cache (or disk): that measures
     how the bench started, not the steady state. Needs the ``pg_prewarm`` extension (PostgreSQL contrib) and
-    shared buffers large enough to hold them (about 2.5 GB at a million open tasks).
+    shared buffers large enough to hold it (3.5 GB at a million open tasks, with the closed ones).
     """
     from django.db import connection
 
