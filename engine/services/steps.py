@@ -106,8 +106,8 @@ def save_step(instance, runtime, result, *, actor):
     open_tasks = _project_human_tasks(instance, runtime)
     project_open_task_variables(instance, open_tasks)
     _project_timers(instance, runtime, pending_timers)
-    _project_messages(instance, runtime)
-    sync_clock(instance)
+    awaited_message_elements = _project_messages(instance, runtime)
+    sync_clock(instance, waiting_on={task.element_id for task in open_tasks} | awaited_message_elements)
     inbox_counts_refresh_instance(instance)
     if instance.status != InstanceStatus.RUNNING:
         cancel_instance_deadlines(instance, reason=f"The instance is {instance.status}.")
@@ -209,8 +209,12 @@ def _project_timers(instance, runtime, pending_timers):
 
 
 def _project_messages(instance, runtime):
-    """One waiting subscription per (task, message) the tree waits on; a stopped instance waits for none."""
+    """One waiting subscription per (task, message) the tree waits on; a stopped instance waits for none.
+
+    Returns the element ids of the subscriptions left waiting.
+    """
     waiting = {}
+    waiting_elements = set()
     if instance.status == InstanceStatus.RUNNING:
         waiting = {(message.task_id, message.message_name): message for message in runtime.waiting_messages()}
     subscriptions = MessageSubscription.objects.filter(instance=instance, status=MessageSubscriptionStatus.WAITING)
@@ -223,6 +227,7 @@ def _project_messages(instance, runtime):
                 f"The instance is {instance.status}.")
             history.record_message_cancelled(subscription, reason=reason)
             continue
+        waiting_elements.add(subscription.element_id)
         key = _correlation_key(instance, current)
         if key != subscription.correlation_key:
             subscription.correlation_key = key
@@ -237,6 +242,8 @@ def _project_messages(instance, runtime):
             correlation_key=_correlation_key(instance, message),
         )
         history.record_message_awaited(subscription)
+        waiting_elements.add(subscription.element_id)
+    return waiting_elements
 
 
 def _correlation_key(instance, waiting_message):

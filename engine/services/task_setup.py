@@ -26,6 +26,7 @@ from engine.agencies import is_applicant_lane, resolve_group
 from engine.due_dates import due_moment
 from engine.exceptions import ScriptError
 from engine.expressions import sandbox
+from engine.selectors import human_task_offer_forget
 from processes.extensions import clamp_priority
 
 LANE_OWNERS_VARIABLE = "lane_owners"
@@ -229,6 +230,7 @@ def task_setup(*, instance, entry, lane, data, created_at):
 
 def task_offer(task, setup):
     """Offer the created task to the set-up's candidates."""
+    human_task_offer_forget(task)
     if setup.candidate_user_ids:
         task.candidate_users.add(*setup.candidate_user_ids)
     if setup.candidate_group_ids:
