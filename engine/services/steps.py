@@ -24,8 +24,10 @@ from engine.models import (
     Timer,
     TimerStatus,
 )
+from engine.reference_data import pinned
 from engine.spiff import ProcessRuntime, parsed_process_for
 from processes.dialects import engine_root
+from processes.models import ProcessDefinition
 
 from .inbox_counts import inbox_counts_refresh_instance
 from .service_levels import (
@@ -59,9 +61,20 @@ def locked_instance(instance_id):
     Only the instance row, and without joining the definition: locked with a join (even ``FOR UPDATE
     OF self``), a row that a migration moved to another version while we waited would be re-checked by
     PostgreSQL against the old definition row and vanish (DoesNotExist). The definition is read after
-    the lock, so it is the one the instance runs now.
+    the lock, so it is the one the instance runs now, with its agency (one query; none when reference data
+    is pinned and the version was read before: a deployed version never changes).
     """
-    return ProcessInstance.objects.select_for_update().get(pk=instance_id)
+    instance = ProcessInstance.objects.select_for_update().get(pk=instance_id)
+    instance.definition = definition_with_agency(instance.definition_id)
+    return instance
+
+
+def definition_with_agency(definition_id):
+    """The process definition ``definition_id`` with its agency (``engine.reference_data``)."""
+    return pinned(
+        "definition", definition_id,
+        lambda: ProcessDefinition.objects.select_related("agency").get(pk=definition_id),
+    )
 
 
 def locked_task(task_id):

@@ -35,6 +35,7 @@ from engine.models import (
     MessageSubscriptionStatus,
     Timer,
 )
+from engine.reference_data import reference_data_pinned
 from engine.services import human_task_claim, human_task_complete, instance_start, message_correlate, timer_fire
 from engine.services.timers import timers_claim_due
 
@@ -131,7 +132,7 @@ class Simulation:
 
     def run(self):
         """Run the whole period; returns the counters (instances started, tasks completed, ...)."""
-        with time_machine.travel(self.start, tick=False) as clock:
+        with time_machine.travel(self.start, tick=False) as clock, reference_data_pinned():
             self._prepare()
             handlers = {ARRIVAL: self._arrival, APPLICANT: self._applicant_answers, TURNS_UP: self._turns_up,
                         MESSAGE: self._message,
