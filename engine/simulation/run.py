@@ -75,6 +75,8 @@ class Simulation:
         self.visits = Counter()
         self.applicant_of = {}
         self.profile_of = {}
+        self.awaits_messages = {}  # instance id -> whether its process has a message to wait for
+        self.message_waits_of = {}  # definition id -> the same, read from its BPMN once
         self.counters = {}
         self.wakes = set()
         self.clerk_turn = Counter()
@@ -160,6 +162,7 @@ class Simulation:
         self.stats["instances started"] += 1
         self.applicant_of[instance.pk] = citizen
         self.profile_of[instance.pk] = profile
+        self.awaits_messages[instance.pk] = self._can_await_messages(definition)
         self._follow(instance.pk, moment)
         self._next_arrival(moment, payload)
 
@@ -249,7 +252,16 @@ class Simulation:
     def _turns_up(self, moment, task_id):
         self._queue_for_officers([task_id], moment)
 
+    def _can_await_messages(self, definition):
+        """Whether the process has a message event or receive task: if not, no step can subscribe to one."""
+        if definition.pk not in self.message_waits_of:
+            xml = definition.bpmn_xml
+            self.message_waits_of[definition.pk] = "messageEventDefinition" in xml or "receiveTask" in xml
+        return self.message_waits_of[definition.pk]
+
     def _plan_messages(self, instance_id, moment, profile):
+        if not self.awaits_messages.get(instance_id, True):
+            return
         waiting = (
             MessageSubscription.objects.filter(instance_id=instance_id, status=MessageSubscriptionStatus.WAITING)
             .order_by("pk")
