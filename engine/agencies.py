@@ -5,6 +5,7 @@ from django.contrib.auth.models import Group
 
 from .exceptions import PermissionDeniedError
 from .models import Agency, AgencyGroup, Membership, Role
+from .reference_data import pinned
 
 # Lanes that stand for the citizen who applied; their tasks go to the instance's applicant.
 APPLICANT_LANES = frozenset(
@@ -50,8 +51,12 @@ def is_applicant_lane(lane):
 
 
 def agency_group(agency, name):
-    """The Django group ``<agency code>/<name>``, created on first use."""
+    """The Django group ``<agency code>/<name>``, created on first use (read once when reference data is pinned)."""
     name = name.strip()
+    return pinned("agency_group", (agency.pk, name), lambda: _agency_group_read(agency, name))
+
+
+def _agency_group_read(agency, name):
     link = AgencyGroup.objects.select_related("group").filter(agency=agency, name=name).first()
     if link is not None:
         return link.group
@@ -65,7 +70,8 @@ def resolve_group(reference, default_agency):
     reference = reference.strip()
     code, separator, name = reference.partition("/")
     if separator and name:
-        other = Agency.objects.filter(code=code.strip()).first()
+        code = code.strip()
+        other = pinned("agency_by_code", code, lambda: Agency.objects.filter(code=code).first())
         if other is not None:
             return agency_group(other, name)
     return agency_group(default_agency, reference)

@@ -10,6 +10,7 @@ Acting (claim, complete) needs more than seeing: managers only watch.
 """
 
 from datetime import timedelta
+from functools import cached_property
 
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -51,19 +52,6 @@ def _offered_to_nobody():
     return ~Exists(_TASK_GROUPS.objects.filter(humantask_id=OuterRef("pk"))) & ~Exists(
         _TASK_USERS.objects.filter(humantask_id=OuterRef("pk"))
     )
-
-
-def _visible(user):
-    visible = _offered_to(user)
-    membership = membership_of(user)
-    if membership is None:
-        return visible
-    same_agency = Q(agency_id=membership.agency_id)
-    if membership.role in STAFF_WHO_SEE_THE_WHOLE_AGENCY:
-        return visible | same_agency
-    if membership.role in STAFF_WHO_WORK_TASKS:
-        return visible | (same_agency & _offered_to_nobody())
-    return visible
 
 
 def human_task_list_for_user(user, *, open_only=False, for_page=False, variables=None):
@@ -114,11 +102,68 @@ def human_task_counts(parts):
     return inbox_selectors.task_counts(parts)
 
 
+class _Offer:
+    """Whom a task is offered to, read once per task object: its candidate groups and users.
+
+    The permission checks below decide on these ids in Python, by the rules of the module docstring (the
+    inbox's query, ``inbox_selectors.visible_tasks``, applies the same rules to every task at once); a query
+    per check said the same but cost far more to compile, and the services check once or twice per call.
+    Kept on the task object (``task._offer``), which the services load afresh, locked, for each call;
+    ``human_task_offer_forget`` drops it when the offers change.
+    """
+
+    def __init__(self, task):
+        self.task_id = task.pk
+        self._member = {}  # user id -> whether they are in one of the groups
+
+    @cached_property
+    def group_ids(self):
+        return frozenset(_TASK_GROUPS.objects.filter(humantask_id=self.task_id).values_list("group_id", flat=True))
+
+    @cached_property
+    def user_ids(self):
+        return frozenset(_TASK_USERS.objects.filter(humantask_id=self.task_id).values_list("user_id", flat=True))
+
+    @property
+    def to_nobody(self):
+        return not self.group_ids and not self.user_ids
+
+    def offered_to(self, task, user):
+        """What ``_offered_to(user)`` says of the task (the groups first: most tasks are offered to a lane)."""
+        if user.pk in (task.assignee_id, task.owner_id):
+            return True
+        if self.group_ids:
+            if user.pk not in self._member:
+                self._member[user.pk] = user.groups.filter(pk__in=self.group_ids).exists()
+            if self._member[user.pk]:
+                return True
+        return user.pk in self.user_ids
+
+
+def _offer_of(task):
+    offer = task.__dict__.get("_offer")
+    if offer is None:
+        offer = task.__dict__["_offer"] = _Offer(task)
+    return offer
+
+
+def human_task_offer_forget(task):
+    """The task's candidates changed: the next check reads them again."""
+    task.__dict__.pop("_offer", None)
+
+
 def human_task_visible_to(task, user):
-    """Whether ``user`` may see ``task``."""
+    """Whether ``user`` may see ``task``: the inbox's rules (module docstring) applied to one task."""
     if user.is_superuser or user.pk in (task.assignee_id, task.owner_id):
         return True
-    return HumanTask.objects.filter(pk=task.pk).filter(_visible(user)).exists()
+    membership = membership_of(user)
+    same_agency = membership is not None and membership.agency_id == task.agency_id
+    if same_agency and membership.role in STAFF_WHO_SEE_THE_WHOLE_AGENCY:
+        return True
+    offer = _offer_of(task)
+    if offer.offered_to(task, user):
+        return True
+    return same_agency and membership.role in STAFF_WHO_WORK_TASKS and offer.to_nobody
 
 
 def human_task_workable_by(task, user):
@@ -126,15 +171,14 @@ def human_task_workable_by(task, user):
     offered to nobody; supervisors may work every task of their agency; managers only watch."""
     if user.is_superuser or task.assignee_id == user.pk:
         return True
-    if has_role(user, Role.MANAGER) and not has_role(user, *STAFF_WHO_WORK_TASKS):
-        return HumanTask.objects.filter(pk=task.pk).filter(_offered_to(user)).exists()
     membership = membership_of(user)
-    if membership is not None and membership.role == Role.SUPERVISOR and membership.agency_id == task.agency_id:
+    same_agency = membership is not None and membership.agency_id == task.agency_id
+    if same_agency and membership.role == Role.SUPERVISOR:
         return True
-    allowed = _offered_to(user)
-    if membership is not None and membership.role in STAFF_WHO_WORK_TASKS:
-        allowed |= Q(agency_id=membership.agency_id) & _offered_to_nobody()
-    return HumanTask.objects.filter(pk=task.pk).filter(allowed).exists()
+    offer = _offer_of(task)
+    if offer.offered_to(task, user):
+        return True
+    return same_agency and membership.role in STAFF_WHO_WORK_TASKS and offer.to_nobody
 
 
 def human_task_supervised_by(task, user):

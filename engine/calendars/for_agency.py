@@ -10,11 +10,12 @@ time zone (``Agency.timezone``, ``Asia/Jakarta`` unless set), with the national 
 Years: from last year to three years ahead of today (in the calendar's zone), so a deadline a few months out
 never reaches :class:`CalendarRangeError`; the span moves on by itself at new year.
 
-Caching: every lookup reads the settings row and the closures of the covered years (two small indexed
-queries), and keys the cache on exactly what they hold, plus ``updated_at``. So a change takes effect at once,
-whichever way it was made (API, admin, shell, another process), and building the calendar, the costly part,
-happens once per change. A shortened day (a closure with ``hours``) never opens a day the office is closed on:
-on a weekday it does not work, or a national holiday, the day stays closed.
+Caching: every lookup (outside ``engine.reference_data.reference_data_pinned()``) reads the settings row
+and the closures of the covered years (two small indexed queries), and keys the cache on exactly what they
+hold, plus ``updated_at``. So a change takes effect at once, whichever way it was made (API, admin, shell,
+another process), and building the calendar, the costly part, happens once per change.
+A shortened day (a closure with ``hours``) never opens a day the office is closed on: on a weekday it does
+not work, or a national holiday, the day stays closed.
 """
 
 from datetime import date
@@ -24,6 +25,7 @@ from django.utils import timezone as django_timezone
 
 from engine.models import AgencyCalendar, CalendarClosure, ClosureKind
 from engine.models.calendars import DEFAULT_HOURS, DEFAULT_TIMEZONE, DEFAULT_WORKING_WEEKDAYS, calendar_options
+from engine.reference_data import pinned
 
 from .errors import CalendarInvalidError
 from .indonesia import indonesia_calendar
@@ -34,7 +36,14 @@ _CACHE = {}  # agency id -> (key, WorkingCalendar); one entry per agency
 
 
 def calendar_for_agency(agency):
-    """The agency's working calendar, rebuilt only when its settings, closures or covered years changed."""
+    """The agency's working calendar, rebuilt only when its settings, closures or covered years changed.
+
+    Inside ``engine.reference_data.reference_data_pinned()`` it is read once per agency.
+    """
+    return pinned("calendar", agency.pk, lambda: _calendar_read(agency))
+
+
+def _calendar_read(agency):
     stored = AgencyCalendar.objects.filter(agency_id=agency.pk).first()
     options = _options(agency, stored)
     years = covered_years(options["timezone"])

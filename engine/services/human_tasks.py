@@ -169,7 +169,7 @@ def human_task_complete(*, task_id, actor, data):
     changes.
     """
     data = validate_data(data)
-    with transaction.atomic():
+    with transaction.atomic(), history.written_together():
         task = _locked_task(task_id, actor)
         instance = task.instance
         if instance.status != InstanceStatus.RUNNING:

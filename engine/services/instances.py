@@ -52,7 +52,7 @@ def instance_start(*, definition, data, actor, business_key="", applicant=None, 
     data = validate_data(data)
     if applicant is None and actor is not None and membership_of(actor) is None and not actor.is_superuser:
         applicant = actor
-    with transaction.atomic():
+    with transaction.atomic(), history.written_together():
         runtime = ProcessRuntime.new(parsed_process_of(definition), data)
         instance = ProcessInstance.objects.create(
             definition=definition,

@@ -25,7 +25,7 @@ def message_correlate(*, name, correlation_key, data, actor):
     ``MessageNotCorrelatedError`` when none did; the transaction then rolls back whole.
     """
     data = validate_data(data)
-    with transaction.atomic():
+    with transaction.atomic(), history.written_together():
         instance_ids = sorted(
             set(
                 message_subscription_list_for_sender(actor)

@@ -30,14 +30,13 @@ from engine.models import (
     HumanTaskStatus,
     InstanceStatus,
     Membership,
-    MessageSubscription,
-    MessageSubscriptionStatus,
     Notification,
     Role,
     Timer,
     TimerKind,
     TimerStatus,
 )
+from engine.selectors import human_task_offer_forget
 
 from .inbox_counts import inbox_counts_refresh
 
@@ -135,25 +134,21 @@ def reschedule_business_timers(instance, runtime, already_scheduled):
 # --- stopping the clock ---
 
 
-def _applicant_waits(instance):
+def _applicant_waits(instance, waiting_on):
     """What the instance waits on from the applicant now (element ids), if anything."""
     pauses = set(_levels(instance).get("pauses", []))
-    if not pauses:
-        return []
-    waiting_tasks = HumanTask.objects.filter(
-        instance=instance, status__in=OPEN_TASK_STATUSES, element_id__in=pauses
-    ).values_list("element_id", flat=True)
-    waiting_messages = MessageSubscription.objects.filter(
-        instance=instance, status=MessageSubscriptionStatus.WAITING, element_id__in=pauses
-    ).values_list("element_id", flat=True)
-    return sorted(set(waiting_tasks) | set(waiting_messages))
+    return sorted(pauses & set(waiting_on))
 
 
-def sync_clock(instance):
-    """Open a pause when the process starts waiting on the applicant; close it when the wait is over."""
+def sync_clock(instance, *, waiting_on):
+    """Open a pause when the process starts waiting on the applicant; close it when the wait is over.
+
+    ``waiting_on``: the element ids of the instance's open tasks and awaited messages after the step (the
+    step has just written them, so it knows them without reading them back).
+    """
     if not _levels(instance).get("process"):
         return
-    waits = _applicant_waits(instance) if instance.status == InstanceStatus.RUNNING else []
+    waits = _applicant_waits(instance, waiting_on) if instance.status == InstanceStatus.RUNNING else []
     open_pause = ClockPause.objects.filter(instance=instance, ended_at__isnull=True).first()
     if waits and open_pause is None:
         pause = ClockPause.objects.create(instance=instance, reason=", ".join(waits)[:255])
@@ -208,6 +203,7 @@ def _escalate(task, action):
         group = resolve_group(action.split(":", 1)[1], task.agency)
         task.candidate_users.clear()
         task.candidate_groups.set([group])
+        human_task_offer_forget(task)
         if task.delegation_state != DelegationState.PENDING:
             task.assignee = None
             task.claimed_at = None

@@ -24,8 +24,10 @@ from engine.models import (
     Timer,
     TimerStatus,
 )
+from engine.reference_data import pinned
 from engine.spiff import ProcessRuntime, parsed_process_for
 from processes.dialects import engine_root
+from processes.models import ProcessDefinition
 
 from .inbox_counts import inbox_counts_refresh_instance
 from .service_levels import (
@@ -59,9 +61,20 @@ def locked_instance(instance_id):
     Only the instance row, and without joining the definition: locked with a join (even ``FOR UPDATE
     OF self``), a row that a migration moved to another version while we waited would be re-checked by
     PostgreSQL against the old definition row and vanish (DoesNotExist). The definition is read after
-    the lock, so it is the one the instance runs now.
+    the lock, so it is the one the instance runs now, with its agency (one query; none when reference data
+    is pinned and the version was read before: a deployed version never changes).
     """
-    return ProcessInstance.objects.select_for_update().get(pk=instance_id)
+    instance = ProcessInstance.objects.select_for_update().get(pk=instance_id)
+    instance.definition = definition_with_agency(instance.definition_id)
+    return instance
+
+
+def definition_with_agency(definition_id):
+    """The process definition ``definition_id`` with its agency (``engine.reference_data``)."""
+    return pinned(
+        "definition", definition_id,
+        lambda: ProcessDefinition.objects.select_related("agency").get(pk=definition_id),
+    )
 
 
 def locked_task(task_id):
@@ -106,8 +119,8 @@ def save_step(instance, runtime, result, *, actor):
     open_tasks = _project_human_tasks(instance, runtime)
     project_open_task_variables(instance, open_tasks)
     _project_timers(instance, runtime, pending_timers)
-    _project_messages(instance, runtime)
-    sync_clock(instance)
+    awaited_message_elements = _project_messages(instance, runtime)
+    sync_clock(instance, waiting_on={task.element_id for task in open_tasks} | awaited_message_elements)
     inbox_counts_refresh_instance(instance)
     if instance.status != InstanceStatus.RUNNING:
         cancel_instance_deadlines(instance, reason=f"The instance is {instance.status}.")
@@ -209,8 +222,12 @@ def _project_timers(instance, runtime, pending_timers):
 
 
 def _project_messages(instance, runtime):
-    """One waiting subscription per (task, message) the tree waits on; a stopped instance waits for none."""
+    """One waiting subscription per (task, message) the tree waits on; a stopped instance waits for none.
+
+    Returns the element ids of the subscriptions left waiting.
+    """
     waiting = {}
+    waiting_elements = set()
     if instance.status == InstanceStatus.RUNNING:
         waiting = {(message.task_id, message.message_name): message for message in runtime.waiting_messages()}
     subscriptions = MessageSubscription.objects.filter(instance=instance, status=MessageSubscriptionStatus.WAITING)
@@ -223,6 +240,7 @@ def _project_messages(instance, runtime):
                 f"The instance is {instance.status}.")
             history.record_message_cancelled(subscription, reason=reason)
             continue
+        waiting_elements.add(subscription.element_id)
         key = _correlation_key(instance, current)
         if key != subscription.correlation_key:
             subscription.correlation_key = key
@@ -237,6 +255,8 @@ def _project_messages(instance, runtime):
             correlation_key=_correlation_key(instance, message),
         )
         history.record_message_awaited(subscription)
+        waiting_elements.add(subscription.element_id)
+    return waiting_elements
 
 
 def _correlation_key(instance, waiting_message):

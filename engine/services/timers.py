@@ -105,7 +105,7 @@ def _mark_fired(timer):
 
 
 def _fire_instance_timer(timer_id, instance_id):
-    with transaction.atomic():
+    with transaction.atomic(), history.written_together():
         instance = locked_instance(instance_id)
         timer = _lock_pending(timer_id)
         if timer is None:
@@ -131,7 +131,7 @@ def _fire_instance_timer(timer_id, instance_id):
 
 
 def _fire_start_timer(timer_id, definition_id):
-    with transaction.atomic():
+    with transaction.atomic(), history.written_together():
         # The same lock a deploy of the next version takes (processes.services._create_version): either
         # the deploy comes first and cancels this timer, or it waits and also cancels the next occurrence.
         ProcessDefinition.objects.select_for_update(no_key=True).filter(pk=definition_id).first()

@@ -35,6 +35,7 @@ from engine.models import (
     MessageSubscriptionStatus,
     Timer,
 )
+from engine.reference_data import reference_data_pinned
 from engine.services import human_task_claim, human_task_complete, instance_start, message_correlate, timer_fire
 from engine.services.timers import timers_claim_due
 
@@ -74,6 +75,8 @@ class Simulation:
         self.visits = Counter()
         self.applicant_of = {}
         self.profile_of = {}
+        self.awaits_messages = {}  # instance id -> whether its process has a message to wait for
+        self.message_waits_of = {}  # definition id -> the same, read from its BPMN once
         self.counters = {}
         self.wakes = set()
         self.clerk_turn = Counter()
@@ -131,7 +134,7 @@ class Simulation:
 
     def run(self):
         """Run the whole period; returns the counters (instances started, tasks completed, ...)."""
-        with time_machine.travel(self.start, tick=False) as clock:
+        with time_machine.travel(self.start, tick=False) as clock, reference_data_pinned():
             self._prepare()
             handlers = {ARRIVAL: self._arrival, APPLICANT: self._applicant_answers, TURNS_UP: self._turns_up,
                         MESSAGE: self._message,
@@ -159,6 +162,7 @@ class Simulation:
         self.stats["instances started"] += 1
         self.applicant_of[instance.pk] = citizen
         self.profile_of[instance.pk] = profile
+        self.awaits_messages[instance.pk] = self._can_await_messages(definition)
         self._follow(instance.pk, moment)
         self._next_arrival(moment, payload)
 
@@ -248,7 +252,16 @@ class Simulation:
     def _turns_up(self, moment, task_id):
         self._queue_for_officers([task_id], moment)
 
+    def _can_await_messages(self, definition):
+        """Whether the process has a message event or receive task: if not, no step can subscribe to one."""
+        if definition.pk not in self.message_waits_of:
+            xml = definition.bpmn_xml
+            self.message_waits_of[definition.pk] = "messageEventDefinition" in xml or "receiveTask" in xml
+        return self.message_waits_of[definition.pk]
+
     def _plan_messages(self, instance_id, moment, profile):
+        if not self.awaits_messages.get(instance_id, True):
+            return
         waiting = (
             MessageSubscription.objects.filter(instance_id=instance_id, status=MessageSubscriptionStatus.WAITING)
             .order_by("pk")
