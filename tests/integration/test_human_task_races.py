@@ -5,21 +5,11 @@ import pytest
 from engine.exceptions import TaskClaimedError, TaskNotReadyError
 from engine.models import EventType, HistoryEvent, HumanTask, HumanTaskStatus, ProcessInstance, Timer
 from engine.services import human_task_claim, human_task_complete, instance_start
-from processes.services import definition_deploy
-from tests.conftest import library_bytes
 
 from .conftest import run_together
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 ROUNDS = 10
-
-
-@pytest.fixture
-def permit(analyst):
-    content = library_bytes("permit_application/permit_application.bpmn")
-    return definition_deploy(
-        content=content, filename="permit_application.bpmn", actor=analyst, agency=analyst.membership.agency
-    )[0]
 
 
 def _events(task, event_type):

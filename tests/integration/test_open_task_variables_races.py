@@ -5,21 +5,11 @@ import pytest
 from engine.models import HumanTask, OpenTaskVariable
 from engine.services import human_task_complete, instance_start
 from engine.task_variables import carried_variables
-from processes.services import definition_deploy
-from tests.conftest import library_bytes
 
 from .conftest import run_together
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 ROUNDS = 5
-
-
-@pytest.fixture
-def permit(analyst):
-    content = library_bytes("permit_application/permit_application.bpmn")
-    return definition_deploy(
-        content=content, filename="permit_application.bpmn", actor=analyst, agency=analyst.membership.agency
-    )[0]
 
 
 def _held(instance):
