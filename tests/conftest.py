@@ -98,6 +98,17 @@ def client_for(user):
 
 
 @pytest.fixture
+def permit(analyst):
+    """The bundled permit process, deployed by the analyst of the default agency."""
+    from processes.services import definition_deploy
+
+    content = library_bytes("permit_application/permit_application.bpmn")
+    return definition_deploy(
+        content=content, filename="permit_application.bpmn", actor=analyst, agency=analyst.membership.agency
+    )[0]
+
+
+@pytest.fixture
 def analyst_client(analyst):
     return client_for(analyst)
 

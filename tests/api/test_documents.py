@@ -8,8 +8,7 @@ from rest_framework.test import APIClient
 
 from engine.models import Document, HumanTask
 from engine.services import instance_start
-from processes.services import definition_deploy
-from tests.conftest import client_for, library_bytes, make_user
+from tests.conftest import client_for, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -21,14 +20,6 @@ PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 17
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
-
-
-@pytest.fixture
-def permit(analyst):
-    content = library_bytes("permit_application/permit_application.bpmn")
-    return definition_deploy(
-        content=content, filename="permit_application.bpmn", actor=analyst, agency=analyst.membership.agency
-    )[0]
 
 
 @pytest.fixture

@@ -18,8 +18,7 @@ from engine.exceptions import (
 )
 from engine.models import COMMENT_MAX_LENGTH, Comment, Document, EventType, HistoryEvent, HumanTask
 from engine.services import comment_add, document_attach, human_task_complete, instance_start
-from processes.services import definition_deploy
-from tests.conftest import library_bytes, make_user
+from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -30,14 +29,6 @@ PDF = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
-
-
-@pytest.fixture
-def permit(analyst):
-    content = library_bytes("permit_application/permit_application.bpmn")
-    return definition_deploy(
-        content=content, filename="permit_application.bpmn", actor=analyst, agency=analyst.membership.agency
-    )[0]
 
 
 @pytest.fixture

@@ -6,17 +6,9 @@ from engine.exceptions import TaskClaimedError, TaskDataInvalidError, TaskNotRea
 from engine.models import EventType, HistoryEvent, HumanTask, HumanTaskStatus, InstanceStatus
 from engine.services import human_task_claim, human_task_complete, human_task_unclaim, instance_start
 from processes.services import definition_deploy
-from tests.conftest import fixture_bytes, library_bytes
+from tests.conftest import fixture_bytes
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def permit(analyst):
-    content = library_bytes("permit_application/permit_application.bpmn")
-    return definition_deploy(
-        content=content, filename="permit_application.bpmn", actor=analyst, agency=analyst.membership.agency
-    )[0]
 
 
 def _open_task(instance, element_id):

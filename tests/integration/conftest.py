@@ -21,8 +21,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from processes.services import definition_deploy
-from tests.conftest import ROOT, library_bytes
+from tests.conftest import ROOT
 
 HERE = Path(__file__).resolve().parent
 
@@ -99,15 +98,6 @@ def subprocess_database_url():
     host = db.get("HOST") or "127.0.0.1"
     port = f":{db['PORT']}" if db.get("PORT") else ""
     return f"postgres://{credentials}{host}{port}/{db['NAME']}"
-
-
-@pytest.fixture
-def permit(analyst):
-    """The bundled permit process, deployed by the analyst of the default agency."""
-    content = library_bytes("permit_application/permit_application.bpmn")
-    return definition_deploy(
-        content=content, filename="permit_application.bpmn", actor=analyst, agency=analyst.membership.agency
-    )[0]
 
 
 @pytest.fixture
