@@ -5,17 +5,34 @@ instance row locked. Every change to the instance's data, to its open tasks (ope
 another version with a new priority or due date) goes through ``save_step``, so this is the one writer.
 """
 
+from dataclasses import dataclass
+
 from engine.models import OpenTaskVariable
 from engine.task_variables import carried_variables
 
 
-def project_open_task_variables(instance, open_tasks):
+@dataclass(frozen=True)
+class KnownStep:
+    """All a step did to an instance's task rows: it created ``opened`` (task rows) and closed the tasks
+    ``closed_ids``, and changed no other task; ``variables_before``: the carried variables before it."""
+
+    variables_before: dict
+    opened: list
+    closed_ids: list
+
+
+def project_open_task_variables(instance, open_tasks, *, known=None):
     """Make the instance's variable rows those of ``open_tasks`` (its open tasks now) and its data.
 
     One query reads the rows there are; only what changed is deleted and inserted (a step that changes
-    no carried variable and opens or closes no task writes nothing).
+    no carried variable and opens or closes no task writes nothing). ``known``: what the step did, when
+    the service knows all of it (``KnownStep``); if it changed no carried variable either, the rows are
+    not read: the closed tasks' rows are deleted and the opened tasks' inserted.
     """
     variables = carried_variables(instance.data)
+    if known is not None and known.variables_before == variables:
+        _write_known(variables, known)
+        return
     wanted = {
         (task.pk, name): (value, task.created_at, task.due_at, task.priority)
         for task in open_tasks
@@ -37,4 +54,17 @@ def project_open_task_variables(instance, open_tasks):
             OpenTaskVariable(task_id=task_id, name=name, value=value, created_at=created_at, due_at=due_at,
                              priority=priority)
             for (task_id, name), (value, created_at, due_at, priority) in wanted.items()
+        )
+
+
+def _write_known(variables, known):
+    """The rows after a step that changed no carried variable: the other open tasks' rows stay as they are."""
+    if known.closed_ids:
+        OpenTaskVariable.objects.filter(task_id__in=known.closed_ids).delete()
+    if known.opened and variables:
+        OpenTaskVariable.objects.bulk_create(
+            OpenTaskVariable(task_id=task.pk, name=name, value=value, created_at=task.created_at, due_at=task.due_at,
+                             priority=task.priority)
+            for task in known.opened
+            for name, value in variables.items()
         )
