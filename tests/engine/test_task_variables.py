@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from django.apps import apps as django_apps
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from engine.models import HumanTask, OpenTaskVariable, ProcessInstance
 from engine.services import human_task_complete, instance_start, timers_fire_due
@@ -111,6 +112,20 @@ def test_the_last_task_completed_leaves_no_rows(licence, applicant, officer, clo
         human_task_complete(task_id=task.pk, actor=officer, data={"round": task.pk})
     assert ProcessInstance.objects.get(pk=instance.pk).status == "completed"
     assert not OpenTaskVariable.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_completion_that_changes_no_variable_moves_the_rows_without_reading_them(licence, applicant, officer, clock):
+    """Data unchanged: the completed task's rows are deleted and the next task's inserted, the table not read."""
+    instance = instance_start(definition=licence, data={"district": "Gubeng", "urgent": True}, actor=applicant)
+    table = OpenTaskVariable._meta.db_table
+    while (task := HumanTask.objects.filter(instance=instance, status="ready").first()) is not None:
+        with CaptureQueriesContext(connection) as queries:
+            human_task_complete(task_id=task.pk, actor=officer, data={})
+        assert not [query for query in queries if query["sql"].startswith("SELECT") and table in query["sql"]]
+        assert not OpenTaskVariable.objects.filter(task=task).exists()
+        assert _held() == _from_scratch()
+    assert ProcessInstance.objects.get(pk=instance.pk).status == "completed"
 
 
 @pytest.mark.django_db
