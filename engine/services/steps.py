@@ -98,7 +98,7 @@ def save_step(instance, runtime, result, *, actor, closed_task_ids=None):
 
     ``closed_task_ids``: the tasks the caller closed before the step, when it changed no other task row
     (an empty list when it changed none); then only the tasks closed and opened are refreshed in the
-    inbox's counters, and the variables' rows are read only if the data changed. None (the default):
+    inbox's counters, and the variables' rows are written without being read. None (the default):
     the caller may have changed any task of the instance, and all of them are checked.
     """
     now = timezone.now()

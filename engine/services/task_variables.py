@@ -5,7 +5,11 @@ instance row locked. Every change to the instance's data, to its open tasks (ope
 another version with a new priority or due date) goes through ``save_step``, so this is the one writer.
 """
 
+import operator
 from dataclasses import dataclass
+from functools import reduce
+
+from django.db.models import Q
 
 from engine.models import OpenTaskVariable
 from engine.task_variables import carried_variables
@@ -26,12 +30,12 @@ def project_open_task_variables(instance, open_tasks, *, known=None):
 
     One query reads the rows there are; only what changed is deleted and inserted (a step that changes
     no carried variable and opens or closes no task writes nothing). ``known``: what the step did, when
-    the service knows all of it (``KnownStep``); if it changed no carried variable either, the rows are
-    not read: the closed tasks' rows are deleted and the opened tasks' inserted.
+    the service knows all of it (``KnownStep``): then the rows are not read. The closed tasks' rows and
+    the other tasks' rows of the variables that changed are deleted, the new ones inserted.
     """
     variables = carried_variables(instance.data)
-    if known is not None and known.variables_before == variables:
-        _write_known(variables, known)
+    if known is not None:
+        _write_known(variables, known, open_tasks)
         return
     wanted = {
         (task.pk, name): (value, task.created_at, task.due_at, task.priority)
@@ -57,14 +61,25 @@ def project_open_task_variables(instance, open_tasks, *, known=None):
         )
 
 
-def _write_known(variables, known):
-    """The rows after a step that changed no carried variable: the other open tasks' rows stay as they are."""
+def _write_known(variables, known, open_tasks):
+    """The rows after a step whose changes are ``known``, written without reading them: before it, each
+    open task held a row per variable of ``known.variables_before`` (the projection of the step before)."""
+    before = known.variables_before
+    changed = {name for name in before.keys() | variables.keys() if before.get(name) != variables.get(name)}
+    opened_ids = {task.pk for task in known.opened}
+    kept = [task for task in open_tasks if task.pk not in opened_ids]
+    stale = []
     if known.closed_ids:
-        OpenTaskVariable.objects.filter(task_id__in=known.closed_ids).delete()
-    if known.opened and variables:
+        stale.append(Q(task_id__in=known.closed_ids))
+    if kept and changed & before.keys():
+        stale.append(Q(task_id__in=[task.pk for task in kept], name__in=sorted(changed & before.keys())))
+    if stale:
+        OpenTaskVariable.objects.filter(reduce(operator.or_, stale)).delete()
+    rows = [(task, name) for task in known.opened for name in variables]
+    rows += [(task, name) for task in kept for name in sorted(changed & variables.keys())]
+    if rows:
         OpenTaskVariable.objects.bulk_create(
-            OpenTaskVariable(task_id=task.pk, name=name, value=value, created_at=task.created_at, due_at=task.due_at,
-                             priority=task.priority)
-            for task in known.opened
-            for name, value in variables.items()
+            OpenTaskVariable(task_id=task.pk, name=name, value=variables[name], created_at=task.created_at,
+                             due_at=task.due_at, priority=task.priority)
+            for task, name in rows
         )
