@@ -186,7 +186,9 @@ def human_task_complete(*, task_id, actor, data):
             history.record_task_claimed(task, actor=actor)
         runtime = runtime_of(instance)
         result = runtime.complete_human_task(task.spiff_task_id, data)
+        closed_task_ids = None  # not finished: claimed maybe, still open
         if any(activity.task_id == task.spiff_task_id for activity in result.finished):
+            closed_task_ids = [task.pk]
             task.status = HumanTaskStatus.COMPLETED
             task.completed_at = timezone.now()
             task.completed_by = actor
@@ -195,5 +197,5 @@ def human_task_complete(*, task_id, actor, data):
             close_offers(task)
             history.record_task_completed(task, actor=actor)
             cancel_task_deadlines(task, reason="The task was completed.")
-        save_step(instance, runtime, result, actor=actor)
+        save_step(instance, runtime, result, actor=actor, closed_task_ids=closed_task_ids)
     return task

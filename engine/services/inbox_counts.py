@@ -16,7 +16,7 @@ from collections import Counter
 
 from django.apps import apps as django_apps
 from django.db import connection, transaction
-from django.db.models import IntegerField, Value
+from django.db.models import Aggregate, Exists, OuterRef, Q, Subquery, TextField
 
 from engine.models import OPEN_TASK_STATUSES
 
@@ -73,45 +73,70 @@ def _audiences_found(InboxAudience, keys):
     return {(agency, nobody, groups): pk for agency, nobody, groups, pk in rows if (agency, nobody, groups) in keys}
 
 
+class _GroupIdsText(Aggregate):
+    """The group ids as comma-separated text, in any order (``audience_key`` sorts them)."""
+
+    function = "GROUP_CONCAT"
+    output_field = TextField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, function="STRING_AGG",
+                           template="%(function)s(%(expressions)s::text, ',')", **extra_context)
+
+
 def inbox_counts_refresh(*, task_ids):
     """Bring the counters in line with the tasks ``task_ids`` (called inside the writer's transaction)."""
-    HumanTask, CandidateGroup, CandidateUser, _, _, CountedTask, CountDelta = _models(django_apps)
+    HumanTask, *_ = _models(django_apps)
     task_ids = sorted(set(task_ids))
-    if not task_ids:
-        return
-    # The tasks (locked: the writer holds them already, or their instance) with how they are counted now.
-    rows = HumanTask.objects.select_for_update(of=("self",)).filter(pk__in=task_ids).order_by("pk").values_list(
-        "pk", "agency_id", "lane", "process_key", "status", "overdue_at", "inbox_counted__audience_id",
-        "inbox_counted__process_key", "inbox_counted__status", "inbox_counted__flagged_overdue",
+    if task_ids:
+        _refresh(HumanTask.objects.filter(pk__in=task_ids))
+
+
+def inbox_counts_refresh_instance(instance):
+    """Refresh every task of ``instance`` that is open or still counted (after a step of the engine)."""
+    HumanTask, *_ = _models(django_apps)
+    _refresh(HumanTask.objects.filter(Q(status__in=OPEN_TASK_STATUSES) | Q(inbox_counted__isnull=False),
+                                      instance=instance))
+
+
+def _refresh(task_rows):
+    """Bring the counters in line with the tasks of the queryset ``task_rows`` (the refresh's one read)."""
+    _, CandidateGroup, CandidateUser, _, _, CountedTask, CountDelta = _models(django_apps)
+    # One query: the tasks (locked: the writer holds them already, or their instance), their offers (the
+    # group ids as text, and whether a user is offered it), and how they are counted now with the key of
+    # the audience they are counted in.
+    group_ids = (
+        CandidateGroup.objects.filter(humantask_id=OuterRef("pk")).order_by().values("humantask_id")
+        .annotate(ids=_GroupIdsText("group_id")).values("ids")
     )
-    tasks, counted = [], {}
-    for task_id, agency_id, lane, process_key, status, overdue_at, *counted_as in rows:
-        tasks.append((task_id, agency_id, lane, process_key, status, overdue_at))
+    rows = (
+        task_rows.select_for_update(of=("self",)).order_by("pk")
+        .annotate(offered_groups=Subquery(group_ids),
+                  offered_to_users=Exists(CandidateUser.objects.filter(humantask_id=OuterRef("pk"))))
+        .values_list(
+            "pk", "agency_id", "lane", "process_key", "status", "overdue_at", "offered_groups", "offered_to_users",
+            "inbox_counted__audience_id", "inbox_counted__process_key", "inbox_counted__status",
+            "inbox_counted__flagged_overdue", "inbox_counted__audience__agency_id",
+            "inbox_counted__audience__offered_to_nobody", "inbox_counted__audience__group_ids",
+        )
+    )
+    tasks, keys, counted, audiences = [], {}, {}, {}
+    for task_id, agency_id, lane, process_key, status, overdue_at, offered_groups, to_users, *counted_as in rows:
+        tasks.append((task_id, process_key, status, overdue_at))
+        if status in OPEN_TASK_STATUSES:
+            groups = [int(group_id) for group_id in offered_groups.split(",")] if offered_groups else []
+            keys[task_id] = audience_key(agency_id, lane, groups, to_users)
         if counted_as[0] is not None:
-            counted[task_id] = tuple(counted_as)
-    open_ids = [row[0] for row in tasks if row[4] in OPEN_TASK_STATUSES]
-    # Their offers in one query: group ids, and 0 for an offer to a user (group ids start at 1).
-    group_offers = CandidateGroup.objects.filter(humantask_id__in=open_ids).values_list("humantask_id", "group_id")
-    user_offers = CandidateUser.objects.filter(humantask_id__in=open_ids).values_list(
-        "humantask_id", Value(0, output_field=IntegerField())
-    )
-    groups, offered_to_users = {}, set()
-    for task_id, group_id in group_offers.union(user_offers, all=True) if open_ids else ():
-        if group_id:
-            groups.setdefault(task_id, []).append(group_id)
-        else:
-            offered_to_users.add(task_id)
-    keys = {
-        row[0]: audience_key(row[1], row[2], groups.get(row[0], []), row[0] in offered_to_users)
-        for row in tasks if row[4] in OPEN_TASK_STATUSES
-    }
-    audiences = audience_ids(keys.values())
+            counted[task_id] = tuple(counted_as[:4])
+            audiences[tuple(counted_as[4:])] = counted_as[0]
+    # Only the audiences no task is counted in yet are looked up (or created).
+    audiences.update(audience_ids(set(keys.values()) - set(audiences)))
     wanted = {
         task_id: (audiences[keys[task_id]], process_key, status, overdue_at is not None)
-        for task_id, _, _, process_key, status, overdue_at in tasks if task_id in keys
+        for task_id, process_key, status, overdue_at in tasks if task_id in keys
     }
     deltas, gone, new, changed = Counter(), [], [], []
-    for task_id in task_ids:
+    for task_id, *_ in tasks:
         before, after = counted.get(task_id), wanted.get(task_id)
         if before == after:
             continue
@@ -142,12 +167,6 @@ def _counted(CountedTask, task_id, key):
     audience_id, process_key, status, flagged = key
     return CountedTask(task_id=task_id, audience_id=audience_id, process_key=process_key, status=status,
                        flagged_overdue=flagged)
-
-
-def inbox_counts_refresh_instance(instance):
-    """Refresh every task of ``instance`` that is open or still counted (after a step of the engine)."""
-    HumanTask, *_ = _models(django_apps)
-    inbox_counts_refresh(task_ids=HumanTask.objects.filter(instance=instance).values_list("pk", flat=True))
 
 
 def inbox_counts_compact(*, keys=COMPACT_KEYS):

@@ -66,5 +66,5 @@ def instance_start(*, definition, data, actor, business_key="", applicant=None, 
         history.record_instance_started(instance, actor=actor)
         instance_promise(instance)
         result = runtime.start(timer_start_element_id)
-        save_step(instance, runtime, result, actor=actor)
+        save_step(instance, runtime, result, actor=actor, closed_task_ids=[])
     return instance

@@ -72,5 +72,5 @@ def _deliver(instance_id, *, name, correlation_key, data, actor):
         subscription.correlated_at = now
         subscription.save(update_fields=["status", "correlated_at"])
         history.record_message_correlated(subscription, actor=actor, data_keys=data.keys())
-    save_step(instance, runtime, result, actor=actor)
+    save_step(instance, runtime, result, actor=actor, closed_task_ids=[])
     return caught

@@ -26,10 +26,11 @@ from engine.models import (
 )
 from engine.reference_data import pinned
 from engine.spiff import ProcessRuntime, parsed_process_for
+from engine.task_variables import carried_variables
 from processes.dialects import engine_root
 from processes.models import ProcessDefinition
 
-from .inbox_counts import inbox_counts_refresh_instance
+from .inbox_counts import inbox_counts_refresh, inbox_counts_refresh_instance
 from .service_levels import (
     cancel_instance_deadlines,
     cancel_task_deadlines,
@@ -39,7 +40,7 @@ from .service_levels import (
     task_due_at,
 )
 from .task_setup import task_offer, task_setup
-from .task_variables import project_open_task_variables
+from .task_variables import KnownStep, project_open_task_variables
 
 
 def parsed_process_of(definition):
@@ -92,9 +93,16 @@ def runtime_of(instance):
     return ProcessRuntime.restore(parsed_process_of(instance.definition), instance.state)
 
 
-def save_step(instance, runtime, result, *, actor):
-    """Store the state and the projections after the engine moved, and record what happened."""
+def save_step(instance, runtime, result, *, actor, closed_task_ids=None):
+    """Store the state and the projections after the engine moved, and record what happened.
+
+    ``closed_task_ids``: the tasks the caller closed before the step, when it changed no other task row
+    (an empty list when it changed none); then only the tasks closed and opened are refreshed in the
+    inbox's counters, and the variables' rows are written without being read. None (the default):
+    the caller may have changed any task of the instance, and all of them are checked.
+    """
     now = timezone.now()
+    variables_before = carried_variables(instance.data) if closed_task_ids is not None else None
     history.record_activities_completed(instance, result.finished, actor=actor)
     history.record_decisions_evaluated(instance, result.finished, actor=actor)
     pending_timers = list(
@@ -116,12 +124,18 @@ def save_step(instance, runtime, result, *, actor):
         instance.status = InstanceStatus.COMPLETED
         instance.ended_at = now
     instance.save()
-    open_tasks = _project_human_tasks(instance, runtime)
-    project_open_task_variables(instance, open_tasks)
+    open_tasks, opened, cancelled_ids = _project_human_tasks(instance, runtime)
+    known = None
+    if closed_task_ids is not None:
+        known = KnownStep(variables_before, opened, [*closed_task_ids, *cancelled_ids])
+    project_open_task_variables(instance, open_tasks, known=known)
     _project_timers(instance, runtime, pending_timers)
     awaited_message_elements = _project_messages(instance, runtime)
     sync_clock(instance, waiting_on={task.element_id for task in open_tasks} | awaited_message_elements)
-    inbox_counts_refresh_instance(instance)
+    if known is None:
+        inbox_counts_refresh_instance(instance)
+    else:
+        inbox_counts_refresh(task_ids=[*known.closed_ids, *(task.pk for task in opened)])
     if instance.status != InstanceStatus.RUNNING:
         cancel_instance_deadlines(instance, reason=f"The instance is {instance.status}.")
     if instance.status == InstanceStatus.COMPLETED:
@@ -135,9 +149,12 @@ def close_offers(task):
 
 
 def _project_human_tasks(instance, runtime):
-    """Cancel the open tasks the tree no longer has ready, create the newly ready ones; the open tasks now."""
+    """Cancel the open tasks the tree no longer has ready, create the newly ready ones.
+
+    Returns the open tasks now, the ones created, and the ids of the ones cancelled.
+    """
     ready = {task.task_id: task for task in runtime.ready_human_tasks()}
-    still_open = []
+    still_open, opened, cancelled_ids = [], [], []
     open_tasks = HumanTask.objects.filter(instance=instance, status__in=OPEN_TASK_STATUSES)
     for task in open_tasks:
         task.instance = instance
@@ -147,6 +164,7 @@ def _project_human_tasks(instance, runtime):
             close_offers(task)
             history.record_task_cancelled(task, reason="The process moved on without it.")
             cancel_task_deadlines(task, reason="The task was cancelled.")
+            cancelled_ids.append(task.pk)
         else:
             still_open.append(task)
         ready.pop(task.spiff_task_id, None)
@@ -156,8 +174,8 @@ def _project_human_tasks(instance, runtime):
     catalog = instance.definition.element_catalog or {}
     for ready_task in ready.values():
         if ready_task.task_id not in existing:
-            still_open.append(_create_task(instance, runtime, ready_task, catalog.get(ready_task.element_id, {})))
-    return still_open
+            opened.append(_create_task(instance, runtime, ready_task, catalog.get(ready_task.element_id, {})))
+    return still_open + opened, opened, cancelled_ids
 
 
 def _create_task(instance, runtime, ready_task, entry):

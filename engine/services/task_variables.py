@@ -5,17 +5,38 @@ instance row locked. Every change to the instance's data, to its open tasks (ope
 another version with a new priority or due date) goes through ``save_step``, so this is the one writer.
 """
 
+import operator
+from dataclasses import dataclass
+from functools import reduce
+
+from django.db.models import Q
+
 from engine.models import OpenTaskVariable
 from engine.task_variables import carried_variables
 
 
-def project_open_task_variables(instance, open_tasks):
+@dataclass(frozen=True)
+class KnownStep:
+    """All a step did to an instance's task rows: it created ``opened`` (task rows) and closed the tasks
+    ``closed_ids``, and changed no other task; ``variables_before``: the carried variables before it."""
+
+    variables_before: dict
+    opened: list
+    closed_ids: list
+
+
+def project_open_task_variables(instance, open_tasks, *, known=None):
     """Make the instance's variable rows those of ``open_tasks`` (its open tasks now) and its data.
 
     One query reads the rows there are; only what changed is deleted and inserted (a step that changes
-    no carried variable and opens or closes no task writes nothing).
+    no carried variable and opens or closes no task writes nothing). ``known``: what the step did, when
+    the service knows all of it (``KnownStep``): then the rows are not read. The closed tasks' rows and
+    the other tasks' rows of the variables that changed are deleted, the new ones inserted.
     """
     variables = carried_variables(instance.data)
+    if known is not None:
+        _write_known(variables, known, open_tasks)
+        return
     wanted = {
         (task.pk, name): (value, task.created_at, task.due_at, task.priority)
         for task in open_tasks
@@ -37,4 +58,28 @@ def project_open_task_variables(instance, open_tasks):
             OpenTaskVariable(task_id=task_id, name=name, value=value, created_at=created_at, due_at=due_at,
                              priority=priority)
             for (task_id, name), (value, created_at, due_at, priority) in wanted.items()
+        )
+
+
+def _write_known(variables, known, open_tasks):
+    """The rows after a step whose changes are ``known``, written without reading them: before it, each
+    open task held a row per variable of ``known.variables_before`` (the projection of the step before)."""
+    before = known.variables_before
+    changed = {name for name in before.keys() | variables.keys() if before.get(name) != variables.get(name)}
+    opened_ids = {task.pk for task in known.opened}
+    kept = [task for task in open_tasks if task.pk not in opened_ids]
+    stale = []
+    if known.closed_ids:
+        stale.append(Q(task_id__in=known.closed_ids))
+    if kept and changed & before.keys():
+        stale.append(Q(task_id__in=[task.pk for task in kept], name__in=sorted(changed & before.keys())))
+    if stale:
+        OpenTaskVariable.objects.filter(reduce(operator.or_, stale)).delete()
+    rows = [(task, name) for task in known.opened for name in variables]
+    rows += [(task, name) for task in kept for name in sorted(changed & variables.keys())]
+    if rows:
+        OpenTaskVariable.objects.bulk_create(
+            OpenTaskVariable(task_id=task.pk, name=name, value=variables[name], created_at=task.created_at,
+                             due_at=task.due_at, priority=task.priority)
+            for task, name in rows
         )

@@ -126,7 +126,7 @@ def _fire_instance_timer(timer_id, instance_id):
         result = runtime.fire_timer(timer.spiff_task_id)
         if result is None:
             return True
-        save_step(instance, runtime, result, actor=None)
+        save_step(instance, runtime, result, actor=None, closed_task_ids=[])
     return True
 
 

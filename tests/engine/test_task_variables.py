@@ -9,13 +9,14 @@ import pytest
 import time_machine
 from django.apps import apps as django_apps
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from engine.models import HumanTask, OpenTaskVariable, ProcessInstance
 from engine.services import human_task_complete, instance_start, timers_fire_due
 from engine.services.instance_migration import instances_migrate
 from engine.task_variables import MAX_VALUE_LENGTH, canonical_value, carried_variables
 from processes.services import definition_deploy
-from tests.conftest import fixture_bytes
+from tests.conftest import fixture_bytes, library_bytes
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LICENCE = fixture_bytes("versions/licence_v1.bpmn")
@@ -111,6 +112,41 @@ def test_the_last_task_completed_leaves_no_rows(licence, applicant, officer, clo
         human_task_complete(task_id=task.pk, actor=officer, data={"round": task.pk})
     assert ProcessInstance.objects.get(pk=instance.pk).status == "completed"
     assert not OpenTaskVariable.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_completion_that_changes_no_variable_moves_the_rows_without_reading_them(licence, applicant, officer, clock):
+    """Data unchanged: the completed task's rows are deleted and the next task's inserted, the table not read."""
+    instance = instance_start(definition=licence, data={"district": "Gubeng", "urgent": True}, actor=applicant)
+    table = OpenTaskVariable._meta.db_table
+    while (task := HumanTask.objects.filter(instance=instance, status="ready").first()) is not None:
+        with CaptureQueriesContext(connection) as queries:
+            human_task_complete(task_id=task.pk, actor=officer, data={})
+        assert not [query for query in queries if query["sql"].startswith("SELECT") and table in query["sql"]]
+        assert not OpenTaskVariable.objects.filter(task=task).exists()
+        assert _held() == _from_scratch()
+    assert ProcessInstance.objects.get(pk=instance.pk).status == "completed"
+
+
+@pytest.mark.django_db
+def test_a_parallel_review_completed_with_new_data_rewrites_its_sibling_rows(analyst, applicant, officer, clock):
+    """One of two open reviews completes and changes ``district`` and adds ``floors``: its rows go, the
+    other review's ``district`` row carries the new value and it gains ``floors``; ``urgent`` is left."""
+    permit = definition_deploy(content=library_bytes("permit_application/permit_application.bpmn"),
+                               filename="permit.bpmn", actor=analyst, agency=analyst.membership.agency)[0]
+    instance = instance_start(definition=permit, data={"district": "Gubeng", "urgent": True}, actor=applicant)
+    check = HumanTask.objects.get(instance=instance, status="ready")
+    human_task_complete(task_id=check.pk, actor=officer, data={"documents_complete": True})
+    legal, technical = HumanTask.objects.filter(instance=instance, status__in=["ready", "claimed"]).order_by(
+        "element_id")
+    assert (legal.element_id, technical.element_id) == ("legal_review", "technical_review")
+    urgent_row = OpenTaskVariable.objects.get(task=legal, name="urgent").pk
+    human_task_complete(task_id=technical.pk, actor=officer, data={"district": "Genteng", "floors": 3})
+    assert not OpenTaskVariable.objects.filter(task=technical).exists()
+    assert dict(OpenTaskVariable.objects.filter(task=legal).values_list("name", "value")) == {
+        "district": '"Genteng"', "urgent": "true", "floors": "3", "documents_complete": "true"}
+    assert OpenTaskVariable.objects.get(task=legal, name="urgent").pk == urgent_row
+    assert _held() == _from_scratch()
 
 
 @pytest.mark.django_db
