@@ -35,7 +35,7 @@ if str(ROOT / "bench") not in sys.path:
     sys.path.append(str(ROOT / "bench"))
 
 import analytics_data  # noqa: E402
-from bench_database import bench_url, recreate_database, setup_django  # noqa: E402
+from bench_database import bench_url, recreate_database, set_aside_indexes, setup_django  # noqa: E402
 
 BENCH_DATABASE = "bureau_analytics_bench"
 DEFAULT_URL = f"postgres://postgres@127.0.0.1:5432/{BENCH_DATABASE}"
@@ -94,33 +94,6 @@ def create_people_and_processes():
     return agency, manager, officers, applicants, definitions
 
 
-_SECONDARY = """
-    SELECT 'constraint', conrelid::regclass::text, conname, pg_get_constraintdef(oid), contype::text
-    FROM pg_constraint WHERE conrelid::regclass::text = ANY(%(tables)s) AND contype IN ('f', 'u')
-    UNION ALL
-    SELECT 'index', tablename, indexname, indexdef, 'i' FROM pg_indexes
-    WHERE tablename = ANY(%(tables)s) AND indexname NOT IN (SELECT conname FROM pg_constraint)
-"""
-
-
-def set_aside_indexes(cursor):
-    """Drop the loaded tables' secondary indexes, unique and foreign keys; return the SQL that rebuilds them."""
-    cursor.execute(_SECONDARY, {"tables": LOADED_TABLES})
-    found = cursor.fetchall()
-    rebuild = []
-    for kind in ("i", "u", "f"):
-        for what, table, name, definition, found_kind in found:
-            if found_kind == kind:
-                rebuild.append(definition if what == "index"
-                               else f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
-    for kind in ("f", "u", "i"):
-        for what, table, name, _definition, found_kind in found:
-            if found_kind == kind:
-                cursor.execute(f'DROP INDEX "{name}"' if what == "index" else
-                               f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
-    return rebuild
-
-
 def load(instances, seed):
     from django.db import connection
 
@@ -130,7 +103,7 @@ def load(instances, seed):
     with connection.cursor() as cursor:
         cursor.execute("SELECT coalesce(max(id), 0) FROM engine_historyevent")  # the deployments' events
         generator.event_id = cursor.fetchone()[0]
-        rebuild = set_aside_indexes(cursor)
+        rebuild = set_aside_indexes(cursor, LOADED_TABLES)
     started = time.perf_counter()
     copy_seconds = 0.0
     with connection.cursor() as cursor:

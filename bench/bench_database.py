@@ -39,3 +39,32 @@ def setup_django(url):
     import django
 
     django.setup()
+
+
+# The secondary indexes, unique constraints and foreign keys of some tables, with the SQL that makes each.
+_SECONDARY = """
+    SELECT 'constraint', conrelid::regclass::text, conname, pg_get_constraintdef(oid), contype::text
+    FROM pg_constraint WHERE conrelid::regclass::text = ANY(%(tables)s) AND contype IN ('u', 'f')
+    UNION ALL
+    SELECT 'index', tablename, indexname, indexdef, 'i' FROM pg_indexes
+    WHERE tablename = ANY(%(tables)s) AND indexname NOT IN (SELECT conname FROM pg_constraint)
+"""
+
+
+def set_aside_indexes(cursor, tables):
+    """Drop ``tables``' secondary indexes, unique constraints and foreign keys before a bulk load; return the
+    SQL that rebuilds them (indexes first, foreign keys last)."""
+    cursor.execute(_SECONDARY, {"tables": list(tables)})
+    found = cursor.fetchall()
+    rebuild = []
+    for kind in ("i", "u", "f"):
+        for what, table, name, definition, found_kind in found:
+            if found_kind == kind:
+                rebuild.append(definition if what == "index"
+                               else f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+    for kind in ("f", "u", "i"):
+        for what, table, name, _definition, found_kind in found:
+            if found_kind == kind:
+                cursor.execute(f'DROP INDEX "{name}"' if what == "index" else
+                               f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    return rebuild

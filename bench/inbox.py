@@ -28,7 +28,7 @@ for path in (ROOT, ROOT / "bench"):
         sys.path.insert(0, str(path))
 
 import inbox_data  # noqa: E402
-from bench_database import bench_url, recreate_database, setup_django  # noqa: E402
+from bench_database import bench_url, recreate_database, set_aside_indexes, setup_django  # noqa: E402
 
 BENCH_DATABASE = "bureau_inbox_bench"
 DEFAULT_URL = f"postgres://postgres@127.0.0.1:5432/{BENCH_DATABASE}"
@@ -70,7 +70,7 @@ def load(sizes):
         print(f"  {label:<26} {time.perf_counter() - started:7.1f} s", flush=True)
 
     with connection.cursor() as cursor:
-        rebuild = inbox_data.set_aside_indexes(cursor)
+        rebuild = set_aside_indexes(cursor, inbox_data.LOADED_TABLES)
     for label, statement in inbox_data.statements(**sizes):
         timed(label, statement)
     timed(f"indexes ({len(rebuild)})", ";".join(rebuild))

@@ -217,31 +217,3 @@ LOADED_TABLES = [
     "engine_processinstance", "engine_humantask", "engine_humantask_candidate_groups",
     "engine_humantask_candidate_users", "engine_opentaskvariable",
 ]
-_SECONDARY = """
-    SELECT 'constraint', conrelid::regclass::text, conname, pg_get_constraintdef(oid), contype
-    FROM pg_constraint WHERE conrelid::regclass::text = ANY(%(tables)s) AND contype IN ('u', 'f')
-    UNION ALL
-    SELECT 'index', tablename, indexname, indexdef, 'i' FROM pg_indexes
-    WHERE tablename = ANY(%(tables)s) AND indexname NOT IN (SELECT conname FROM pg_constraint)
-"""
-
-
-def set_aside_indexes(cursor):
-    """Drop the loaded tables' secondary indexes, unique and foreign keys; return the SQL that rebuilds them."""
-    cursor.execute(_SECONDARY, {"tables": LOADED_TABLES})
-    found = cursor.fetchall()
-    rebuild = []
-    for kind in ("i", "u", "f"):  # indexes first, foreign keys last
-        for what, table, name, definition, found_kind in found:
-            if found_kind != kind:
-                continue
-            if what == "index":
-                rebuild.append(definition)
-            else:
-                rebuild.append(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
-    for kind in ("f", "u", "i"):
-        for what, table, name, _definition, found_kind in found:
-            if found_kind == kind:
-                cursor.execute(f'DROP INDEX "{name}"' if what == "index" else
-                               f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
-    return rebuild
