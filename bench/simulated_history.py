@@ -35,6 +35,7 @@ def main(argv=None):
     parser.add_argument("--end", default="2026-11-26", help="last day, exclusive (fixed, so runs compare)")
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", ""))
+    parser.add_argument("--statements", action="store_true", help="print the SQL statements by kind and table")
     args = parser.parse_args(argv)
 
     shared.setup_django(shared.prepare_database(args.database_url))
@@ -44,7 +45,7 @@ def main(argv=None):
     call_command("setup_demo", stdout=io.StringIO())
     options = {"seed": args.seed, "end": date.fromisoformat(args.end), "scale": args.scale}
     options.update({"days": args.days} if args.days else {"months": args.months})
-    counter = shared.QueryCounter()
+    counter = shared.QueryCounter(keep_sql=args.statements)
     load_before = os.getloadavg()
     wall, cpu = time.perf_counter(), time.process_time()
     out = io.StringIO()
@@ -65,6 +66,10 @@ def main(argv=None):
           f"({counter.count / max(instances, 1):.0f} per instance)")
     print(f"wall {wall:.1f} s: {instances / wall * 60:.0f} instances/min")
     print(f"CPU of this process {cpu:.1f} s: {instances / max(cpu, 1e-9) * 60:.0f} instances per CPU-minute")
+    if args.statements:
+        print("statements per instance, by kind and table:")
+        for kind, count in counter.kinds.most_common():
+            print(f"  {count / max(instances, 1):6.2f}  {kind}")
     print(f"load average before {load_before[0]:.1f}, after {load_after[0]:.1f} ({os.cpu_count()} CPUs)")
 
 

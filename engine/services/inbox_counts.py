@@ -10,9 +10,14 @@
   so the sums hold. Run by the timer sweep (Celery beat, or the embedded sweeper thread).
 - ``inbox_counts_rebuild()``: recomputes everything from the task rows (repair; the bench loader and
   the migration that adds the counters use it).
+- ``inbox_counts_deferred()``: for a batch writer that runs many service calls in one transaction (the
+  history simulator): inside it the refreshes only note their tasks and instances, and the end of the
+  block refreshes them all in one pass, before the transaction commits.
 """
 
 from collections import Counter
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.apps import apps as django_apps
 from django.db import connection, transaction
@@ -23,6 +28,9 @@ from engine.models import OPEN_TASK_STATUSES
 # A compaction folds at most this many keys (a run of the sweep; the next run takes the rest).
 COMPACT_KEYS = 5000
 _REBUILD_BATCH = 5000
+# Ids per statement when a deferred refresh reads its tasks (below every database's parameter limit).
+_DEFERRED_CHUNK = 500
+_DEFERRED = ContextVar("engine_inbox_counts_deferred", default=None)
 
 
 def _models(apps):
@@ -88,15 +96,62 @@ def inbox_counts_refresh(*, task_ids):
     """Bring the counters in line with the tasks ``task_ids`` (called inside the writer's transaction)."""
     HumanTask, *_ = _models(django_apps)
     task_ids = sorted(set(task_ids))
-    if task_ids:
+    pending = _DEFERRED.get()
+    if pending is not None:
+        pending.task_ids.update(task_ids)
+    elif task_ids:
         _refresh(HumanTask.objects.filter(pk__in=task_ids))
 
 
 def inbox_counts_refresh_instance(instance):
     """Refresh every task of ``instance`` that is open or still counted (after a step of the engine)."""
     HumanTask, *_ = _models(django_apps)
-    _refresh(HumanTask.objects.filter(Q(status__in=OPEN_TASK_STATUSES) | Q(inbox_counted__isnull=False),
-                                      instance=instance))
+    pending = _DEFERRED.get()
+    if pending is not None:
+        pending.instance_ids.add(instance.pk)
+        return
+    _refresh(HumanTask.objects.filter(_open_or_counted(), instance=instance))
+
+
+def _open_or_counted():
+    return Q(status__in=OPEN_TASK_STATUSES) | Q(inbox_counted__isnull=False)
+
+
+class _Pending:
+    def __init__(self):
+        self.task_ids, self.instance_ids = set(), set()
+
+
+@contextmanager
+def inbox_counts_deferred():
+    """Inside the block, refreshes are noted; when it ends without an exception, one pass refreshes every
+    task noted and every task of every instance noted (a refresh compares each task with how it is
+    counted, so one refresh at the end gives the counters the many would have). Open it inside the
+    writer's transaction (``with transaction.atomic(), inbox_counts_deferred():``): the counters are
+    then exact when the transaction commits, and until the block ends the writer's own reads of the
+    counters lag behind its writes. An exception skips the pass (the transaction rolls back). Nests."""
+    if _DEFERRED.get() is not None:
+        yield
+        return
+    pending = _Pending()
+    token = _DEFERRED.set(pending)
+    try:
+        yield
+    finally:
+        _DEFERRED.reset(token)
+    if not connection.in_atomic_block:
+        raise RuntimeError("inbox_counts_deferred() must run inside the writer's transaction.")
+    _refresh_pending(pending)
+
+
+def _refresh_pending(pending):
+    HumanTask, *_ = _models(django_apps)
+    task_ids, instance_ids = sorted(pending.task_ids), sorted(pending.instance_ids)
+    for start in range(0, len(instance_ids), _DEFERRED_CHUNK):
+        chunk = instance_ids[start:start + _DEFERRED_CHUNK]
+        _refresh(HumanTask.objects.filter(_open_or_counted(), instance_id__in=chunk))
+    for start in range(0, len(task_ids), _DEFERRED_CHUNK):
+        _refresh(HumanTask.objects.filter(pk__in=task_ids[start:start + _DEFERRED_CHUNK]))
 
 
 def _refresh(task_rows):

@@ -4,6 +4,8 @@ message subscriptions, log it.
 Called inside the service's transaction, with the instance row locked.
 """
 
+from contextlib import contextmanager
+
 from django.utils import timezone
 
 from engine import history
@@ -30,7 +32,7 @@ from engine.task_variables import carried_variables
 from processes.dialects import engine_root
 from processes.models import ProcessDefinition
 
-from .inbox_counts import inbox_counts_refresh, inbox_counts_refresh_instance
+from .inbox_counts import inbox_counts_deferred, inbox_counts_refresh, inbox_counts_refresh_instance
 from .service_levels import (
     cancel_instance_deadlines,
     cancel_task_deadlines,
@@ -40,7 +42,7 @@ from .service_levels import (
     task_due_at,
 )
 from .task_setup import task_offer, task_setup
-from .task_variables import KnownStep, project_open_task_variables
+from .task_variables import KnownStep, open_task_variables_deferred, project_open_task_variables
 
 
 def parsed_process_of(definition):
@@ -140,6 +142,16 @@ def save_step(instance, runtime, result, *, actor, closed_task_ids=None):
         cancel_instance_deadlines(instance, reason=f"The instance is {instance.status}.")
     if instance.status == InstanceStatus.COMPLETED:
         history.record_instance_completed(instance, actor=actor)
+
+
+@contextmanager
+def projections_deferred():
+    """For a batch writer that runs many steps in one transaction (the history simulator): the inbox's
+    counters and the open tasks' variables are brought up to date once, when the block ends, for every
+    task and instance the steps touched (``inbox_counts_deferred``, ``open_task_variables_deferred``).
+    Open it inside the transaction: ``with transaction.atomic(), projections_deferred():``."""
+    with inbox_counts_deferred(), open_task_variables_deferred():
+        yield
 
 
 def close_offers(task):

@@ -3,16 +3,24 @@
 Called by ``save_step`` after the tasks were projected, inside the service's transaction with the
 instance row locked. Every change to the instance's data, to its open tasks (opened, closed, moved to
 another version with a new priority or due date) goes through ``save_step``, so this is the one writer.
+A batch writer (the history simulator) may defer it to the end of its transaction with
+``open_task_variables_deferred()``.
 """
 
 import operator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import reduce
 
+from django.db import connection
 from django.db.models import Q
 
-from engine.models import OpenTaskVariable
+from engine.models import OPEN_TASK_STATUSES, HumanTask, OpenTaskVariable, ProcessInstance
 from engine.task_variables import carried_variables
+
+_DEFERRED = ContextVar("engine_open_task_variables_deferred", default=None)
+_DEFERRED_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,10 @@ def project_open_task_variables(instance, open_tasks, *, known=None):
     the service knows all of it (``KnownStep``): then the rows are not read. The closed tasks' rows and
     the other tasks' rows of the variables that changed are deleted, the new ones inserted.
     """
+    pending = _DEFERRED.get()
+    if pending is not None:
+        pending.add(instance.pk)
+        return
     variables = carried_variables(instance.data)
     if known is not None:
         _write_known(variables, known, open_tasks)
@@ -42,17 +54,61 @@ def project_open_task_variables(instance, open_tasks, *, known=None):
         for task in open_tasks
         for name, value in variables.items()
     }
-    stale = []
-    held = OpenTaskVariable.objects.filter(task__instance_id=instance.pk).values_list(
-        "pk", "task_id", "name", "value", "created_at", "due_at", "priority"
+    _make_rows(wanted, OpenTaskVariable.objects.filter(task__instance_id=instance.pk))
+
+
+@contextmanager
+def open_task_variables_deferred():
+    """Inside the block, the projection only notes the instances; when the block ends without an
+    exception, the rows of every instance noted are made those of its data and open tasks then, in a
+    few statements for all of them. Open it inside the writer's transaction, as
+    ``engine.services.inbox_counts.inbox_counts_deferred``; until it ends, ``var=`` filters on open tasks
+    lag behind the writer's own changes. Nests."""
+    if _DEFERRED.get() is not None:
+        yield
+        return
+    pending = set()
+    token = _DEFERRED.set(pending)
+    try:
+        yield
+    finally:
+        _DEFERRED.reset(token)
+    if not connection.in_atomic_block:
+        raise RuntimeError("open_task_variables_deferred() must run inside the writer's transaction.")
+    instance_ids = sorted(pending)
+    for start in range(0, len(instance_ids), _DEFERRED_CHUNK):
+        _project_instances(instance_ids[start:start + _DEFERRED_CHUNK])
+
+
+def _project_instances(instance_ids):
+    """The rows of the instances ``instance_ids`` from their data and open tasks as they are now."""
+    variables = {
+        pk: carried_variables(data)
+        for pk, data in ProcessInstance.objects.filter(pk__in=instance_ids).values_list("pk", "data")
+    }
+    open_tasks = HumanTask.objects.filter(instance_id__in=instance_ids, status__in=OPEN_TASK_STATUSES).values_list(
+        "pk", "instance_id", "created_at", "due_at", "priority"
     )
+    wanted = {
+        (task_id, name): (value, created_at, due_at, priority)
+        for task_id, instance_id, created_at, due_at, priority in open_tasks
+        for name, value in variables[instance_id].items()
+    }
+    _make_rows(wanted, OpenTaskVariable.objects.filter(task__instance_id__in=instance_ids))
+
+
+def _make_rows(wanted, held_rows):
+    """Make the rows ``held_rows`` (a queryset) those of ``wanted``: ``{(task id, name): (value, created
+    at, due at, priority)}``; only what differs is deleted and inserted."""
+    stale = []
+    held = held_rows.values_list("pk", "task_id", "name", "value", "created_at", "due_at", "priority")
     for pk, task_id, name, *copied in held:
         if wanted.get((task_id, name)) == tuple(copied):
             del wanted[(task_id, name)]
         else:
             stale.append(pk)
-    if stale:
-        OpenTaskVariable.objects.filter(pk__in=stale).delete()
+    for start in range(0, len(stale), _DEFERRED_CHUNK):
+        OpenTaskVariable.objects.filter(pk__in=stale[start:start + _DEFERRED_CHUNK]).delete()
     if wanted:
         OpenTaskVariable.objects.bulk_create(
             OpenTaskVariable(task_id=task_id, name=name, value=value, created_at=created_at, due_at=due_at,

@@ -37,6 +37,7 @@ from engine.models import (
 )
 from engine.reference_data import reference_data_pinned
 from engine.services import human_task_claim, human_task_complete, instance_start, message_correlate, timer_fire
+from engine.services.steps import projections_deferred
 from engine.services.timers import timers_claim_due
 
 from .profile import SimulationProfileError, TaskProfile, Triangle, choose_outcome, sample_data
@@ -140,7 +141,7 @@ class Simulation:
                         MESSAGE: self._message,
                         DONE: self._officer_done, SWEEP: self._sweep, WAKE: self._wake}
             while self.heap:
-                with transaction.atomic():
+                with transaction.atomic(), projections_deferred():
                     for _ in range(self.batch_events):
                         if not self.heap:
                             break

@@ -8,12 +8,13 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.contrib.auth.models import User
+from django.db import transaction
 from django.utils import timezone
 
 from engine import selectors
 from engine.agencies import agency_group
 from engine.exceptions import EngineError
-from engine.models import OPEN_TASK_STATUSES, HumanTask, InboxCountDelta, InboxCountedTask, Role
+from engine.models import OPEN_TASK_STATUSES, HumanTask, InboxCountDelta, InboxCountedTask, OpenTaskVariable, Role
 from engine.services import (
     human_task_assign,
     human_task_claim,
@@ -25,6 +26,8 @@ from engine.services import (
     timers_fire_due,
 )
 from engine.services.inbox_counts import inbox_counts_compact, inbox_counts_rebuild, inbox_counts_refresh
+from engine.services.steps import projections_deferred
+from engine.task_variables import carried_variables
 from processes.services import definition_deploy
 from tests.conftest import fixture_bytes, make_user
 
@@ -175,6 +178,50 @@ def test_counters_match_the_rows_through_random_lifecycles(seed, people, process
     kept = _counters()
     inbox_counts_rebuild()
     assert _counters() == kept
+
+
+def _variables_held():
+    return set(OpenTaskVariable.objects.values_list("task_id", "name", "value", "created_at", "due_at", "priority"))
+
+
+def _variables_from_rows():
+    return {
+        (task.pk, name, value, task.created_at, task.due_at, task.priority)
+        for task in HumanTask.objects.filter(status__in=OPEN_TASK_STATUSES).select_related("instance")
+        for name, value in carried_variables(task.instance.data).items()
+    }
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_deferred_projections_are_exact_when_each_batch_ends(seed, people, processes, clock):
+    """A batch writer (the simulator) runs many operations in one transaction with the counters and the
+    open tasks' variables deferred: inside the batch they stay as they were, after it they are the rows'."""
+    operations = _Operations(random.Random(seed), people, processes, clock)
+    changed = 0
+    for _ in range(8):
+        counted, held = _counters(), _variables_held()
+        with transaction.atomic(), projections_deferred():
+            for _ in range(8):
+                operations.step()
+            assert set(InboxCountedTask.objects.values_list("task_id", "status")) == {
+                (task_id, status) for task_id, _audience, _process, status, _flagged in counted[0]}
+            assert _variables_held() == held
+        _assert_counters_exact(people)
+        assert _variables_held() == _variables_from_rows()
+        changed += _counters()[0] != counted[0]
+    assert changed >= 3 and {"start", "claim", "complete"} <= set(operations.done), operations.done
+
+
+def test_a_deferred_batch_that_fails_leaves_counters_and_variables_as_they_were(people, processes, clock):
+    instance_start(definition=processes[0], actor=people[-2],
+                   data={"groups": "Front Office", "users": "", "due": NOW.isoformat()})
+    counted, held = _counters(), _variables_held()
+    with pytest.raises(RuntimeError), transaction.atomic(), projections_deferred():
+        instance_start(definition=processes[0], actor=people[-2],
+                       data={"groups": "Verifier", "users": "", "due": NOW.isoformat()})
+        raise RuntimeError("the batch fails")
+    assert _counters() == counted and _variables_held() == held
+    _assert_counters_exact(people)
 
 
 def _counters():

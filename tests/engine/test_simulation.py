@@ -8,10 +8,22 @@ import pytest
 from django.db import transaction
 
 from engine.calendars.for_agency import calendar_for_agency
-from engine.models import EventType, HistoryEvent, HumanTask, InstanceStatus, ProcessInstance
+from engine.models import (
+    OPEN_TASK_STATUSES,
+    EventType,
+    HistoryEvent,
+    HumanTask,
+    InboxCountDelta,
+    InboxCountedTask,
+    InstanceStatus,
+    OpenTaskVariable,
+    ProcessInstance,
+)
+from engine.services.inbox_counts import inbox_counts_rebuild
 from engine.simulation.library import library_profiles
 from engine.simulation.profile import FILENAME, SimulationProfileError, load_profile, parse_profile
 from engine.simulation.run import Simulation
+from engine.task_variables import carried_variables
 from processes.bpmn_xml import parse_xml
 from processes.library import LIBRARY_DIR, bpmn_files, deploy_folder
 from processes.services import definition_deploy
@@ -61,7 +73,8 @@ def simulate(agency, definition, seed):
         profile = parse_profile(PERMIT_OFFICE, definition.key)
         stats = Simulation(processes=[(definition, profile)], start=START, end=END, seed=seed,
                            citizens=15).run()
-        outcome = {"stats": dict(stats), "events": _events(), "states": _states(), "work": _officer_work()}
+        outcome = {"stats": dict(stats), "events": _events(), "states": _states(), "work": _officer_work(),
+                   "projections": _projections()}
         transaction.set_rollback(True)
     return outcome
 
@@ -75,6 +88,27 @@ def _events():
         actor = event.actor.username if event.actor else None
         events.append((number, event.event_type, event.element_id, actor, event.occurred_at.isoformat()))
     return events
+
+
+def _projections():
+    """The inbox's counters and the open tasks' variables as the run left them, and as recomputed from the rows."""
+    def counters():
+        sums = Counter()
+        for *key, tasks in InboxCountDelta.objects.values_list("audience_id", "process_key", "status",
+                                                               "flagged_overdue", "tasks"):
+            sums[tuple(key)] += tasks
+        return (set(InboxCountedTask.objects.values_list("task_id", "audience_id", "status", "flagged_overdue")),
+                {key: tasks for key, tasks in sums.items() if tasks})
+
+    kept = counters()
+    inbox_counts_rebuild()
+    variables = set(OpenTaskVariable.objects.values_list("task_id", "name", "value", "due_at"))
+    from_rows = {
+        (task.pk, name, value, task.due_at)
+        for task in HumanTask.objects.filter(status__in=OPEN_TASK_STATUSES).select_related("instance")
+        for name, value in carried_variables(task.instance.data).items()
+    }
+    return {"counters": (kept, counters()), "variables": (variables, from_rows)}
 
 
 def _states():
@@ -118,6 +152,15 @@ def test_a_short_run_leaves_instances_completed_open_and_waiting_for_the_applica
     kinds = {event[1] for event in outcome["events"]}
     assert {EventType.INSTANCE_STARTED, EventType.TASK_CLAIMED, EventType.TASK_COMPLETED,
             EventType.INSTANCE_COMPLETED, EventType.CLOCK_PAUSED} <= kinds
+
+
+def test_the_run_leaves_the_inbox_counters_and_task_variables_exact(agency, permit):
+    """The simulator defers both to the end of each batch; what it leaves is what the rows say."""
+    projections = simulated(agency, permit, 1)["projections"]
+    kept, recounted = projections["counters"]
+    assert len(kept[0]) > 5 and kept == recounted
+    held, from_rows = projections["variables"]
+    assert len(held) > 5 and held == from_rows
 
 
 def test_officers_work_in_office_hours_one_task_at_a_time(agency, permit):
