@@ -38,6 +38,8 @@ from .models import (
 )
 
 _TASK_GROUPS = HumanTask.candidate_groups.through
+# Where ``user_group_ids`` keeps a user object's group ids.
+USER_GROUP_IDS_CACHE = "_engine_group_ids"
 _TASK_USERS = HumanTask.candidate_users.through
 
 
@@ -114,7 +116,6 @@ class _Offer:
 
     def __init__(self, task):
         self.task_id = task.pk
-        self._member = {}  # user id -> whether they are in one of the groups
 
     @cached_property
     def group_ids(self):
@@ -132,12 +133,18 @@ class _Offer:
         """What ``_offered_to(user)`` says of the task (the groups first: most tasks are offered to a lane)."""
         if user.pk in (task.assignee_id, task.owner_id):
             return True
-        if self.group_ids:
-            if user.pk not in self._member:
-                self._member[user.pk] = user.groups.filter(pk__in=self.group_ids).exists()
-            if self._member[user.pk]:
-                return True
+        if self.group_ids and not self.group_ids.isdisjoint(user_group_ids(user)):
+            return True
         return user.pk in self.user_ids
+
+
+def user_group_ids(user):
+    """The ids of the user's groups, read once per user object (as Django's permission checks cache theirs);
+    adding or removing groups through the user object (``user.groups.add``) drops it (``engine.signals``)."""
+    ids = user.__dict__.get(USER_GROUP_IDS_CACHE)
+    if ids is None:
+        ids = user.__dict__[USER_GROUP_IDS_CACHE] = frozenset(user.groups.values_list("pk", flat=True))
+    return ids
 
 
 def _offer_of(task):

@@ -28,7 +28,7 @@ from engine.selectors import human_task_supervised_by, human_task_visible_to, hu
 from .inbox_counts import inbox_counts_refresh
 from .instances import validate_data
 from .service_levels import cancel_task_deadlines
-from .steps import close_offers, locked_task, runtime_of, save_step
+from .steps import close_offers, instance_pending_timers, locked_task, runtime_of, save_step
 
 
 def _locked_task(task_id, actor):
@@ -186,6 +186,7 @@ def human_task_complete(*, task_id, actor, data):
             history.record_task_claimed(task, actor=actor)
         runtime = runtime_of(instance)
         result = runtime.complete_human_task(task.spiff_task_id, data)
+        pending_timers = instance_pending_timers(instance)
         closed_task_ids = None  # not finished: claimed maybe, still open
         if any(activity.task_id == task.spiff_task_id for activity in result.finished):
             closed_task_ids = [task.pk]
@@ -196,6 +197,7 @@ def human_task_complete(*, task_id, actor, data):
             task.save(update_fields=["status", "completed_at", "completed_by", "completion_data"])
             close_offers(task)
             history.record_task_completed(task, actor=actor)
-            cancel_task_deadlines(task, reason="The task was completed.")
-        save_step(instance, runtime, result, actor=actor, closed_task_ids=closed_task_ids)
+            cancel_task_deadlines(task, reason="The task was completed.", pending_timers=pending_timers)
+        save_step(instance, runtime, result, actor=actor, closed_task_ids=closed_task_ids,
+                  pending_timers=pending_timers)
     return task

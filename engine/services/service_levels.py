@@ -59,7 +59,12 @@ def _schedule(instance, kind, due_at, element_id, human_task=None):
 
 
 def _cancel(timers, reason, instance):
-    for timer in timers.filter(status=TimerStatus.PENDING):
+    cancel_timers(timers.filter(status=TimerStatus.PENDING), reason, instance)
+
+
+def cancel_timers(timers, reason, instance):
+    """Cancel the pending timer rows ``timers`` of ``instance`` (locked and loaded), with their history."""
+    for timer in timers:
         timer.instance = instance  # already locked and loaded: the history needs no query for it
         if timer.definition_id == instance.definition_id:
             timer.definition = instance.definition
@@ -95,8 +100,15 @@ def schedule_task_deadline(task):
         _schedule(task.instance, TimerKind.TASK_DUE, task.due_at, task.element_id, human_task=task)
 
 
-def cancel_task_deadlines(task, reason):
-    _cancel(Timer.objects.filter(human_task=task, kind=TimerKind.TASK_DUE), reason, task.instance)
+def cancel_task_deadlines(task, reason, *, pending_timers=None):
+    """Cancel the task's deadline timers; ``pending_timers``: its instance's pending timer rows, when the
+    caller read them already (then they are not read again)."""
+    if pending_timers is None:
+        _cancel(Timer.objects.filter(human_task=task, kind=TimerKind.TASK_DUE), reason, task.instance)
+        return
+    deadlines = [timer for timer in pending_timers
+                 if timer.human_task_id == task.pk and timer.kind == TimerKind.TASK_DUE]
+    cancel_timers(deadlines, reason, task.instance)
 
 
 def cancel_instance_deadlines(instance, reason):

@@ -5,7 +5,10 @@ Called inside the service's transaction, with the instance row locked.
 """
 
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 
+from django.db.models import Subquery
 from django.utils import timezone
 
 from engine import history
@@ -44,6 +47,29 @@ from .service_levels import (
 from .task_setup import task_offer, task_setup
 from .task_variables import KnownStep, open_task_variables_deferred, project_open_task_variables
 
+_OPENED = ContextVar("engine_steps_opened_tasks", default=None)
+
+
+@dataclass(frozen=True)
+class OpenedTask:
+    """A human task a step opened: its row, and the ids of the groups it was offered to, in offer order."""
+
+    task: HumanTask
+    group_ids: tuple
+
+
+@contextmanager
+def tasks_opened_observed():
+    """Yields a list to which every step inside the block appends the tasks it opens (``OpenedTask``), for a
+    caller that follows instances step by step (the history simulator) without reading them back. Read it
+    after a service call returned: a call that failed may have appended tasks its rollback undid."""
+    opened = []
+    token = _OPENED.set(opened)
+    try:
+        yield opened
+    finally:
+        _OPENED.reset(token)
+
 
 def parsed_process_of(definition):
     """The definition's parsed spec, from the cache (parsed from the stored file on a miss)."""
@@ -81,11 +107,16 @@ def definition_with_agency(definition_id):
 
 
 def locked_task(task_id):
-    """The human task with its instance, both rows locked (instance first, as every service does), or None."""
-    instance_id = HumanTask.objects.filter(pk=task_id).values_list("instance_id", flat=True).first()
-    if instance_id is None:
+    """The human task with its instance, both rows locked (instance first, as every service does), or None.
+
+    The instance is found by a subquery on the task, not a join (see ``locked_instance``): a task never
+    moves to another instance, so the id the subquery gives is the one to lock.
+    """
+    owner = HumanTask.objects.filter(pk=task_id).values("instance_id")
+    instance = ProcessInstance.objects.select_for_update().filter(pk=Subquery(owner)).first()
+    if instance is None:
         return None
-    instance = locked_instance(instance_id)
+    instance.definition = definition_with_agency(instance.definition_id)
     task = HumanTask.objects.select_for_update().get(pk=task_id)
     task.instance = instance
     return task
@@ -95,21 +126,32 @@ def runtime_of(instance):
     return ProcessRuntime.restore(parsed_process_of(instance.definition), instance.state)
 
 
-def save_step(instance, runtime, result, *, actor, closed_task_ids=None):
+def instance_pending_timers(instance):
+    """The instance's pending timer rows (BPMN timers and deadlines), for a caller that passes them on to
+    ``cancel_task_deadlines`` and ``save_step`` instead of letting each read its own."""
+    return list(Timer.objects.filter(instance=instance, status=TimerStatus.PENDING).order_by("pk"))
+
+
+def save_step(instance, runtime, result, *, actor, closed_task_ids=None, pending_timers=None):
     """Store the state and the projections after the engine moved, and record what happened.
 
     ``closed_task_ids``: the tasks the caller closed before the step, when it changed no other task row
     (an empty list when it changed none); then only the tasks closed and opened are refreshed in the
     inbox's counters, and the variables' rows are written without being read. None (the default):
     the caller may have changed any task of the instance, and all of them are checked.
+    ``pending_timers``: the instance's pending timers as ``instance_pending_timers`` read them during the
+    step, when the caller did (the step then does not read them again).
     """
     now = timezone.now()
     variables_before = carried_variables(instance.data) if closed_task_ids is not None else None
     history.record_activities_completed(instance, result.finished, actor=actor)
     history.record_decisions_evaluated(instance, result.finished, actor=actor)
-    pending_timers = list(
-        Timer.objects.filter(instance=instance, status=TimerStatus.PENDING, kind__in=BPMN_TIMER_KINDS).order_by("pk")
-    )
+    if pending_timers is None:
+        pending_timers = Timer.objects.filter(instance=instance, status=TimerStatus.PENDING, kind__in=BPMN_TIMER_KINDS)
+        pending_timers = list(pending_timers.order_by("pk"))
+    else:
+        pending_timers = [timer for timer in pending_timers
+                          if timer.kind in BPMN_TIMER_KINDS and timer.status == TimerStatus.PENDING]
     reschedule_business_timers(instance, runtime, {timer.spiff_task_id for timer in pending_timers})
     instance.state = runtime.dump()
     instance.data = runtime.data
@@ -132,7 +174,11 @@ def save_step(instance, runtime, result, *, actor, closed_task_ids=None):
         known = KnownStep(variables_before, opened, [*closed_task_ids, *cancelled_ids])
     project_open_task_variables(instance, open_tasks, known=known)
     _project_timers(instance, runtime, pending_timers)
-    awaited_message_elements = _project_messages(instance, runtime)
+    # A process that waits for no message has no subscription to compare with, unless the step moved the
+    # instance to another version (a migration: ``closed_task_ids`` is None) whose predecessor had some.
+    awaited_message_elements = set()
+    if runtime.catches_messages or closed_task_ids is None:
+        awaited_message_elements = _project_messages(instance, runtime)
     sync_clock(instance, waiting_on={task.element_id for task in open_tasks} | awaited_message_elements)
     if known is None:
         inbox_counts_refresh_instance(instance)
@@ -215,6 +261,9 @@ def _create_task(instance, runtime, ready_task, entry):
         claimed_at=now if setup.assignee else None,
     )
     task_offer(task, setup)
+    observed = _OPENED.get()
+    if observed is not None:
+        observed.append(OpenedTask(task, tuple(dict.fromkeys(setup.candidate_group_ids))))
     history.record_task_created(task, details=setup.history_details())
     schedule_task_deadline(task)
     if setup.assignee is not None:

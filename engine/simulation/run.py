@@ -27,17 +27,10 @@ from django.db import transaction
 from engine.agencies import agency_group, is_applicant_lane
 from engine.calendars.for_agency import calendar_for_agency
 from engine.exceptions import EngineError
-from engine.models import (
-    OPEN_TASK_STATUSES,
-    HumanTask,
-    HumanTaskCandidateGroup,
-    MessageSubscription,
-    MessageSubscriptionStatus,
-    Timer,
-)
+from engine.models import MessageSubscription, MessageSubscriptionStatus, Timer
 from engine.reference_data import reference_data_pinned
 from engine.services import human_task_claim, human_task_complete, instance_start, message_correlate, timer_fire
-from engine.services.steps import projections_deferred
+from engine.services.steps import projections_deferred, tasks_opened_observed
 from engine.services.timers import timers_claim_due
 
 from .profile import SimulationProfileError, TaskProfile, Triangle, choose_outcome, sample_data
@@ -70,7 +63,7 @@ class Simulation:
         self.sequence = itertools.count()
         self.queues = {}  # group id -> deque of task ids waiting for an officer
         self.idle = {}  # group id -> deque of free officers
-        self.tasks = {}  # task id -> (instance id, element id, profile)
+        self.tasks = {}  # task id -> (instance id, element id, profile, ids of the groups it is offered to)
         self.seen_tasks = set()
         self.seen_subscriptions = set()
         self.visits = Counter()
@@ -159,12 +152,13 @@ class Simulation:
         today = moment.astimezone(self.zone).date()
         data = sample_data(profile.start_data, stream, self.counters, today)
         clerk = self._clerk(definition, profile)
-        instance = instance_start(definition=definition, data=data, actor=clerk or citizen, applicant=citizen)
+        with tasks_opened_observed() as opened:
+            instance = instance_start(definition=definition, data=data, actor=clerk or citizen, applicant=citizen)
         self.stats["instances started"] += 1
         self.applicant_of[instance.pk] = citizen
         self.profile_of[instance.pk] = profile
         self.awaits_messages[instance.pk] = self._can_await_messages(definition)
-        self._follow(instance.pk, moment)
+        self._follow(instance.pk, moment, opened)
         self._next_arrival(moment, payload)
 
     def _next_arrival(self, moment, payload):
@@ -191,23 +185,21 @@ class Simulation:
         self.clerk_turn[group_id] += 1
         return officers[self.clerk_turn[group_id] % len(officers)]
 
-    def _follow(self, instance_id, moment):
-        """Pick up the instance's new open tasks and awaited messages after a step, and plan what follows."""
-        rows = list(
-            HumanTask.objects.filter(instance_id=instance_id, status__in=OPEN_TASK_STATUSES)
-            .order_by("pk")
-            .values_list("pk", "element_id", "lane")
-        )
-        new = [row for row in rows if row[0] not in self.seen_tasks]
+    def _follow(self, instance_id, moment, opened):
+        """Pick up the tasks a step of the instance opened (``opened``, from ``tasks_opened_observed``) and its
+        awaited messages, and plan what follows."""
         profile = self.profile_of[instance_id]
         officer_tasks = []
-        for task_id, element_id, lane in new:
+        for entry in opened:
+            task_id, element_id, lane = entry.task.pk, entry.task.element_id, entry.task.lane
+            if entry.task.instance_id != instance_id or task_id in self.seen_tasks:
+                continue
             self.seen_tasks.add(task_id)
             task_profile = profile.tasks.get(element_id)
             if task_profile is None:
                 self.warnings[f"{profile.process_key}.{element_id}: no profile, 5-60 minutes with no data"] += 1
                 task_profile = DEFAULT_WORK
-            self.tasks[task_id] = (instance_id, element_id, task_profile)
+            self.tasks[task_id] = (instance_id, element_id, task_profile, entry.group_ids)
             if task_profile.by_applicant or is_applicant_lane(lane):
                 self._plan_applicant(moment, task_id, task_profile)
             elif task_profile.ready_after_days is not None:
@@ -219,17 +211,11 @@ class Simulation:
         self._plan_messages(instance_id, moment, profile)
 
     def _queue_for_officers(self, task_ids, moment):
-        groups = {}
-        for task_id, group_id in (
-            HumanTaskCandidateGroup.objects.filter(humantask_id__in=task_ids).order_by("pk")
-            .values_list("humantask_id", "group_id")
-        ):
-            if group_id in self.queues:
-                groups.setdefault(task_id, group_id)
+        """Queue the tasks for the first group each is offered to that has simulated officers."""
         for task_id in task_ids:
-            group_id = groups.get(task_id)
+            _instance_id, element_id, _profile, group_ids = self.tasks[task_id]
+            group_id = next((group_id for group_id in group_ids if group_id in self.queues), None)
             if group_id is None:
-                _instance_id, element_id, _profile = self.tasks[task_id]
                 self.warnings[f"{element_id}: offered to no simulated group; left open"] += 1
                 continue
             self.queues[group_id].append(task_id)
@@ -315,7 +301,7 @@ class Simulation:
         self._dispatch(moment)
 
     def _outcome(self, task_id, moment):
-        instance_id, element_id, task_profile = self.tasks[task_id]
+        instance_id, element_id, task_profile, _group_ids = self.tasks[task_id]
         self.visits[(instance_id, element_id)] += 1
         outcomes = task_profile.outcomes
         if self.visits[(instance_id, element_id)] > 1 and task_profile.outcomes_on_repeat:
@@ -327,12 +313,13 @@ class Simulation:
     def _complete(self, task_id, actor, moment):
         instance_id, data = self._outcome(task_id, moment)
         try:
-            human_task_complete(task_id=task_id, actor=actor, data=data)
+            with tasks_opened_observed() as opened:
+                human_task_complete(task_id=task_id, actor=actor, data=data)
         except EngineError as error:
             self.warnings[f"{self.tasks[task_id][1]}: {type(error).__name__}"] += 1
             return
         self.stats["tasks completed"] += 1
-        self._follow(instance_id, moment)
+        self._follow(instance_id, moment, opened)
 
     def _officer_done(self, moment, payload):
         task_id, officer, group_id = payload
@@ -346,24 +333,27 @@ class Simulation:
     def _message(self, moment, payload):
         instance_id, name, correlation_key, data = payload
         try:
-            message_correlate(name=name, correlation_key=correlation_key, data=data,
-                              actor=self.applicant_of[instance_id])
+            with tasks_opened_observed() as opened:
+                message_correlate(name=name, correlation_key=correlation_key, data=data,
+                                  actor=self.applicant_of[instance_id])
         except EngineError as error:
             self.warnings[f"message {name!r}: {type(error).__name__}"] += 1
             return
         self.stats["messages delivered"] += 1
-        self._follow(instance_id, moment)
+        self._follow(instance_id, moment, opened)
 
     def _sweep(self, moment, _payload):
         """What the periodic sweeper does: fire every due timer, then see what the instances do next."""
         while timer_ids := timers_claim_due(now=moment):
             owners = dict(Timer.objects.filter(pk__in=timer_ids).values_list("pk", "instance_id"))
             for timer_id in timer_ids:
-                if timer_fire(timer_id=timer_id):
+                with tasks_opened_observed() as opened:
+                    fired = timer_fire(timer_id=timer_id)
+                if fired:
                     self.stats["timers fired"] += 1
                     instance_id = owners.get(timer_id)
                     if instance_id in self.profile_of:
-                        self._follow(instance_id, moment)
+                        self._follow(instance_id, moment, opened)
         self._schedule(moment + self.sweep_every, SWEEP, None)
 
 

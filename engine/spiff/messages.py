@@ -104,6 +104,11 @@ def catch_message(task, event):
     task.task_spec._update(task)
 
 
+def catches_messages(spec):
+    """Whether the task spec ``spec`` may wait for a message (one of the four kinds, with a message branch)."""
+    return _kind_of(spec) is not None and bool(_message_branches(spec))
+
+
 def _catching_tasks(workflow):
     return [task for task in workflow.get_tasks(state=TaskState.WAITING) if _kind_of(task.task_spec)]
 

@@ -24,9 +24,10 @@ from .types import CompletedActivity, ReadyHumanTask, StepResult, WaitingTimer
 class ProcessRuntime:
     """Wraps a SpiffWorkflow ``BpmnWorkflow``; every method either reads it or moves it on."""
 
-    def __init__(self, workflow, message_keys=None):
+    def __init__(self, workflow, message_keys=None, catches_messages=True):
         self._workflow = workflow
         self._message_keys = message_keys or {}
+        self.catches_messages = catches_messages  # False: the process has nothing that waits for a message
 
     # --- construction ---
 
@@ -37,12 +38,12 @@ class ProcessRuntime:
         workflow.task_tree.data.update(data or {})
         for task in workflow.task_tree.children:
             task.data.update(data or {})
-        return cls(workflow, parsed_process.message_keys)
+        return cls(workflow, parsed_process.message_keys, parsed_process.catches_messages)
 
     @classmethod
     def restore(cls, parsed_process, state):
         workflow = load_state(state, parsed_process.spec, parsed_process.subprocess_specs)
-        return cls(workflow, parsed_process.message_keys)
+        return cls(workflow, parsed_process.message_keys, parsed_process.catches_messages)
 
     def dump(self):
         """The task tree and data as a JSON-ready dict (without the spec)."""

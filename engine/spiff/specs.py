@@ -16,7 +16,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from engine.exceptions import DefinitionInvalidError
 
 from .decisions import EngineBpmnParser
-from .messages import declared_correlation_keys
+from .messages import catches_messages, declared_correlation_keys
 from .types import StartTimer
 
 SPEC_CACHE_SIZE = 256
@@ -31,6 +31,9 @@ class ParsedProcess:
     spec: object
     subprocess_specs: dict
     message_keys: dict = field(default_factory=dict)  # message name -> declared correlation key expression
+    # Whether an element of the process or its subprocesses waits for a message (catch event, receive
+    # task, boundary event, event-based gateway branch): if not, no instance of it ever waits for one.
+    catches_messages: bool = True
 
     def start_timers(self):
         """The timer start events of the process itself (not those of event subprocesses)."""
@@ -110,8 +113,10 @@ def parse_process(root, process_id, decisions=None):
         errors = [{"message": f"Called process '{name}' is not in this file.", "line": None, "element_id": name}
                   for name in missing]
         raise DefinitionInvalidError("Called processes are missing: " + ", ".join(missing), errors)
+    catches = any(catches_messages(task_spec) for process_spec in (spec, *subprocess_specs.values())
+                  for task_spec in process_spec.task_specs.values())
     return ParsedProcess(
-        process_id, spec.description or process_id, spec, subprocess_specs, declared_correlation_keys(root)
+        process_id, spec.description or process_id, spec, subprocess_specs, declared_correlation_keys(root), catches
     )
 
 

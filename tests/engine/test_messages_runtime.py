@@ -7,7 +7,7 @@ import pytest
 from engine.exceptions import TaskDataInvalidError
 from engine.spiff import ProcessRuntime, parse_process
 from processes.bpmn_xml import parse_xml
-from tests.conftest import fixture_bytes
+from tests.conftest import fixture_bytes, library_bytes
 
 _CORRELATED_BY_PROPERTY = b"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="http://t">
@@ -165,3 +165,15 @@ def test_spiff_correlation_property_is_the_key_and_must_be_in_the_message():
         runtime.deliver_message("survey_done", {"result": "ok"})
     assert runtime.deliver_message("survey_done", {"application_id": "A-1", "result": "ok"}).error is None
     assert runtime.is_completed
+
+
+def test_a_process_knows_whether_anything_in_it_waits_for_a_message():
+    """Receive tasks, catch events, boundary events and gateway branches (in subprocesses too) count; a
+    process of user tasks only does not (its steps then skip the subscriptions)."""
+    assert _parse(_CORRELATED_BY_PROPERTY, "site_survey").catches_messages
+    for filename, process_id in (("document_resubmission.bpmn", "document_resubmission"),
+                                 ("agency_reply.bpmn", "agency_consultation"), ("payment_gateway.bpmn", "fee_payment")):
+        assert _parse(fixture_bytes(f"messages/{filename}"), process_id).catches_messages, filename
+    plain = _parse(library_bytes("permit_application/permit_application.bpmn"), "permit_application")
+    assert not plain.catches_messages
+    assert not ProcessRuntime.new(plain, {}).catches_messages

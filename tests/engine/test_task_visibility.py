@@ -80,3 +80,14 @@ def test_the_offers_are_read_again_after_an_escalation_changes_them(people, shap
     assert human_task_workable_by(task, people["officer"]) and not human_task_workable_by(task, head)
     _escalate(task, "reassign:Head of Office")
     assert human_task_workable_by(task, head) and not human_task_workable_by(task, people["officer"])
+
+
+def test_a_user_object_reads_its_groups_again_when_they_change(people, shaped_tasks, agency):
+    """The user's group ids are kept on the user object; leaving or joining a group through it is seen at once."""
+    officer, task = people["officer"], shaped_tasks["verifier_group"]
+    verifier = agency_group(agency, "Verifier")
+    assert human_task_workable_by(task, officer)
+    officer.groups.remove(verifier)
+    assert not human_task_workable_by(HumanTask.objects.get(pk=task.pk), officer)
+    officer.groups.add(verifier)
+    assert human_task_workable_by(HumanTask.objects.get(pk=task.pk), officer)
