@@ -38,6 +38,10 @@ class ProcessInstance(models.Model):
     promised_at = models.DateTimeField(
         null=True, blank=True, help_text="When the service standard promises the result (from the service level)."
     )
+    clock_paused_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When the service-level clock's open pause began (its ClockPause row); empty while the clock runs.",
+    )
 
     class Meta:
         indexes = [models.Index(fields=["status", "started_at"], name="instance_status_started")]

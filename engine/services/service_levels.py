@@ -77,12 +77,12 @@ def cancel_timers(timers, reason, instance):
 
 
 def instance_promise(instance):
-    """Set the instance's promised completion from the process's service level (if it has one)."""
+    """Set the instance's promised completion from the process's service level (if it has one); the
+    start's ``save_step`` saves the instance."""
     level = _levels(instance).get("process")
     if not level:
         return
     instance.promised_at = _calendar(instance).add_business_duration(instance.started_at, level)
-    instance.save(update_fields=["promised_at"])
     _schedule(instance, TimerKind.INSTANCE_DUE, instance.promised_at, instance.process_key)
 
 
@@ -156,23 +156,28 @@ def sync_clock(instance, *, waiting_on):
     """Open a pause when the process starts waiting on the applicant; close it when the wait is over.
 
     ``waiting_on``: the element ids of the instance's open tasks and awaited messages after the step (the
-    step has just written them, so it knows them without reading them back).
+    step has just written them, so it knows them without reading them back). Whether a pause is open is
+    on the instance (``clock_paused_at``): the pause row is read only to close it. ``save_step`` saves the
+    instance afterwards.
     """
     if not _levels(instance).get("process"):
         return
     waits = _applicant_waits(instance, waiting_on) if instance.status == InstanceStatus.RUNNING else []
-    open_pause = ClockPause.objects.filter(instance=instance, ended_at__isnull=True).first()
-    if waits and open_pause is None:
+    if waits and instance.clock_paused_at is None:
         pause = ClockPause.objects.create(instance=instance, reason=", ".join(waits)[:255])
+        instance.clock_paused_at = pause.started_at
         _cancel(Timer.objects.filter(instance=instance, kind=TimerKind.INSTANCE_DUE), "The clock is paused.", instance)
         history.record_clock_paused(instance, pause)
-    elif not waits and open_pause is not None:
+    elif not waits and instance.clock_paused_at is not None:
+        instance.clock_paused_at = None
+        open_pause = ClockPause.objects.filter(instance=instance, ended_at__isnull=True).first()
+        if open_pause is None:
+            return
         open_pause.ended_at = timezone.now()
         open_pause.save(update_fields=["ended_at"])
         paused = _calendar(instance).working_time_between(open_pause.started_at, open_pause.ended_at)
         if instance.promised_at is not None:
             instance.promised_at = _calendar(instance).add_working_time(instance.promised_at, paused)
-            instance.save(update_fields=["promised_at"])
             if instance.status == InstanceStatus.RUNNING:
                 _schedule(instance, TimerKind.INSTANCE_DUE, instance.promised_at, instance.process_key)
         history.record_clock_resumed(instance, open_pause, paused_working_seconds=paused.total_seconds())

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from django.db.models import Subquery
+from django.db.models import Q, Subquery
 from django.utils import timezone
 
 from engine import history
@@ -167,7 +167,6 @@ def save_step(instance, runtime, result, *, actor, closed_task_ids=None, pending
     elif runtime.is_completed:
         instance.status = InstanceStatus.COMPLETED
         instance.ended_at = now
-    instance.save()
     open_tasks, opened, cancelled_ids = _project_human_tasks(instance, runtime)
     known = None
     if closed_task_ids is not None:
@@ -180,6 +179,7 @@ def save_step(instance, runtime, result, *, actor, closed_task_ids=None, pending
     if runtime.catches_messages or closed_task_ids is None:
         awaited_message_elements = _project_messages(instance, runtime)
     sync_clock(instance, waiting_on={task.element_id for task in open_tasks} | awaited_message_elements)
+    instance.save()  # after the projections: sync_clock (and instance_promise before the step) set fields on it
     if known is None:
         inbox_counts_refresh_instance(instance)
     else:
@@ -213,8 +213,15 @@ def _project_human_tasks(instance, runtime):
     """
     ready = {task.task_id: task for task in runtime.ready_human_tasks()}
     still_open, opened, cancelled_ids = [], [], []
-    open_tasks = HumanTask.objects.filter(instance=instance, status__in=OPEN_TASK_STATUSES)
-    for task in open_tasks:
+    # One read: the open task rows, and any row a ready task already has (closed: it is not created again).
+    rows = HumanTask.objects.filter(
+        Q(instance=instance, status__in=OPEN_TASK_STATUSES) | Q(spiff_task_id__in=list(ready))
+    )
+    existing = set()
+    for task in rows:
+        if task.status not in OPEN_TASK_STATUSES:
+            existing.add(task.spiff_task_id)
+            continue
         task.instance = instance
         if task.spiff_task_id not in ready:
             task.status = HumanTaskStatus.CANCELLED
@@ -226,9 +233,6 @@ def _project_human_tasks(instance, runtime):
         else:
             still_open.append(task)
         ready.pop(task.spiff_task_id, None)
-    existing = set(
-        HumanTask.objects.filter(spiff_task_id__in=list(ready)).values_list("spiff_task_id", flat=True)
-    )
     catalog = instance.definition.element_catalog or {}
     for ready_task in ready.values():
         if ready_task.task_id not in existing:

@@ -1,9 +1,11 @@
 """Service levels in working days: promised dates, task due dates, stopped clocks, escalation once."""
 
+import importlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.apps import apps as django_apps
 
 from engine.models import (
     ClockPause,
@@ -12,6 +14,7 @@ from engine.models import (
     HumanTask,
     HumanTaskStatus,
     Notification,
+    ProcessInstance,
     Timer,
     TimerKind,
 )
@@ -82,17 +85,36 @@ def test_clock_pauses_while_the_applicant_supplies_documents(licence, applicant,
                         data={"documents_complete": False})
     (pause,) = ClockPause.objects.filter(instance=instance)
     assert pause.started_at == wib(18, 9) and pause.ended_at is None
+    instance.refresh_from_db()
+    assert instance.clock_paused_at == wib(18, 9)
     assert not Timer.objects.filter(instance=instance, kind=TimerKind.INSTANCE_DUE, status="pending").exists()
     clock.move_to(wib(20, 9))
     human_task_complete(task_id=_open(instance, "supply_documents").pk, actor=applicant, data={})
     pause.refresh_from_db()
     instance.refresh_from_db()
-    assert pause.ended_at == wib(20, 9)
+    assert pause.ended_at == wib(20, 9) and instance.clock_paused_at is None
     assert instance.promised_at == wib(27, 16)
     assert Timer.objects.get(instance=instance, kind=TimerKind.INSTANCE_DUE, status="pending").due_at == wib(27, 16)
     resumed = HistoryEvent.objects.get(instance=instance, event_type=EventType.CLOCK_RESUMED)
     assert resumed.details["paused_working_seconds"] == 16 * 3600
     assert _open(instance, "check_documents").due_at == wib(20, 13)
+
+
+def test_the_migration_marks_the_instances_whose_clock_is_paused_now(licence, applicant, officer, clock):
+    """Migration 0010 sets ``clock_paused_at`` from the open pauses; a closed pause leaves it empty."""
+    migration = importlib.import_module("engine.migrations.0010_instance_clock_paused_at")
+    paused, running = (instance_start(definition=licence, data={}, actor=applicant) for _ in range(2))
+    clock.move_to(wib(18, 9))
+    for instance in (paused, running):
+        human_task_complete(task_id=_open(instance, "check_documents").pk, actor=officer,
+                            data={"documents_complete": False})
+    clock.move_to(wib(18, 11))
+    human_task_complete(task_id=_open(running, "supply_documents").pk, actor=applicant, data={})
+    assert ClockPause.objects.filter(instance=running, ended_at__isnull=False).exists()
+    ProcessInstance.objects.update(clock_paused_at=None)
+    migration.fill_clock_paused_at(django_apps, None)
+    assert dict(ProcessInstance.objects.values_list("pk", "clock_paused_at")) == {
+        paused.pk: wib(18, 9), running.pk: None}
 
 
 def test_overdue_task_escalates_once_to_the_supervisors(licence, applicant, supervisor, clock):
