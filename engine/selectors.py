@@ -36,6 +36,7 @@ from .models import (
     ProcessInstance,
     Role,
 )
+from .prepared import PreparedRead
 
 _TASK_GROUPS = HumanTask.candidate_groups.through
 # Where ``user_group_ids`` keeps a user object's group ids.
@@ -104,6 +105,12 @@ def human_task_counts(parts):
     return inbox_selectors.task_counts(parts)
 
 
+_OFFERED_GROUPS = PreparedRead(
+    lambda task_id: _TASK_GROUPS.objects.filter(humantask_id=task_id).values_list("group_id", flat=True))
+_OFFERED_USERS = PreparedRead(
+    lambda task_id: _TASK_USERS.objects.filter(humantask_id=task_id).values_list("user_id", flat=True))
+
+
 class _Offer:
     """Whom a task is offered to, read once per task object: its candidate groups and users.
 
@@ -119,11 +126,11 @@ class _Offer:
 
     @cached_property
     def group_ids(self):
-        return frozenset(_TASK_GROUPS.objects.filter(humantask_id=self.task_id).values_list("group_id", flat=True))
+        return frozenset(_OFFERED_GROUPS(self.task_id))
 
     @cached_property
     def user_ids(self):
-        return frozenset(_TASK_USERS.objects.filter(humantask_id=self.task_id).values_list("user_id", flat=True))
+        return frozenset(_OFFERED_USERS(self.task_id))
 
     @property
     def to_nobody(self):

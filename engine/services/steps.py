@@ -29,6 +29,7 @@ from engine.models import (
     Timer,
     TimerStatus,
 )
+from engine.prepared import PreparedRead
 from engine.reference_data import pinned
 from engine.spiff import ProcessRuntime, parsed_process_for
 from engine.task_variables import carried_variables
@@ -48,6 +49,16 @@ from .task_setup import task_offer, task_setup
 from .task_variables import KnownStep, open_task_variables_deferred, project_open_task_variables
 
 _OPENED = ContextVar("engine_steps_opened_tasks", default=None)
+# The reads every step makes, compiled once per connection (``engine.prepared``).
+_LOCKED_INSTANCE = PreparedRead(lambda instance_id: ProcessInstance.objects.select_for_update().filter(pk=instance_id))
+_LOCKED_TASK = PreparedRead(lambda task_id: HumanTask.objects.select_for_update().filter(pk=task_id))
+# The task's instance through a subquery, not a join (see ``locked_instance``).
+_LOCKED_OWNER = PreparedRead(lambda task_id: ProcessInstance.objects.select_for_update().filter(
+    pk=Subquery(HumanTask.objects.filter(pk=task_id).values("instance_id"))))
+_PENDING_TIMERS = PreparedRead(
+    lambda instance_id: Timer.objects.filter(instance_id=instance_id, status=TimerStatus.PENDING).order_by("pk"))
+_PENDING_BPMN_TIMERS = PreparedRead(lambda instance_id: Timer.objects.filter(
+    instance_id=instance_id, status=TimerStatus.PENDING, kind__in=BPMN_TIMER_KINDS).order_by("pk"))
 
 
 @dataclass(frozen=True)
@@ -93,7 +104,9 @@ def locked_instance(instance_id):
     the lock, so it is the one the instance runs now, with its agency (one query; none when reference data
     is pinned and the version was read before: a deployed version never changes).
     """
-    instance = ProcessInstance.objects.select_for_update().get(pk=instance_id)
+    instance = _LOCKED_INSTANCE.first(instance_id)
+    if instance is None:
+        raise ProcessInstance.DoesNotExist(f"There is no instance {instance_id}.")
     instance.definition = definition_with_agency(instance.definition_id)
     return instance
 
@@ -112,12 +125,11 @@ def locked_task(task_id):
     The instance is found by a subquery on the task, not a join (see ``locked_instance``): a task never
     moves to another instance, so the id the subquery gives is the one to lock.
     """
-    owner = HumanTask.objects.filter(pk=task_id).values("instance_id")
-    instance = ProcessInstance.objects.select_for_update().filter(pk=Subquery(owner)).first()
+    instance = _LOCKED_OWNER.first(task_id)
     if instance is None:
         return None
     instance.definition = definition_with_agency(instance.definition_id)
-    task = HumanTask.objects.select_for_update().get(pk=task_id)
+    task = _LOCKED_TASK.first(task_id)
     task.instance = instance
     return task
 
@@ -129,7 +141,7 @@ def runtime_of(instance):
 def instance_pending_timers(instance):
     """The instance's pending timer rows (BPMN timers and deadlines), for a caller that passes them on to
     ``cancel_task_deadlines`` and ``save_step`` instead of letting each read its own."""
-    return list(Timer.objects.filter(instance=instance, status=TimerStatus.PENDING).order_by("pk"))
+    return _PENDING_TIMERS(instance.pk)
 
 
 def save_step(instance, runtime, result, *, actor, closed_task_ids=None, pending_timers=None):
@@ -147,8 +159,7 @@ def save_step(instance, runtime, result, *, actor, closed_task_ids=None, pending
     history.record_activities_completed(instance, result.finished, actor=actor)
     history.record_decisions_evaluated(instance, result.finished, actor=actor)
     if pending_timers is None:
-        pending_timers = Timer.objects.filter(instance=instance, status=TimerStatus.PENDING, kind__in=BPMN_TIMER_KINDS)
-        pending_timers = list(pending_timers.order_by("pk"))
+        pending_timers = _PENDING_BPMN_TIMERS(instance.pk)
     else:
         pending_timers = [timer for timer in pending_timers
                           if timer.kind in BPMN_TIMER_KINDS and timer.status == TimerStatus.PENDING]

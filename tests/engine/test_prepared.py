@@ -1,0 +1,77 @@
+"""Prepared reads give exactly the rows of the querysets they stand for, and refuse the ones they cannot."""
+
+import pytest
+from django.db import connection, transaction
+from django.db.models import Subquery
+from django.test.utils import CaptureQueriesContext
+
+from engine.models import HumanTask, HumanTaskCandidateGroup, ProcessInstance, Timer
+from engine.prepared import PreparedRead, PreparedReadError
+from engine.services import human_task_complete, instance_start
+from processes.library import LIBRARY_DIR, deploy_folder
+from processes.models import ProcessDefinition
+
+pytestmark = pytest.mark.django_db
+
+
+def _fields(row):
+    """Every concrete field's value, as Django loaded it (datetimes aware, JSON decoded, UUIDs as UUID)."""
+    return {field.attname: getattr(row, field.attname) for field in type(row)._meta.concrete_fields}
+
+
+@pytest.fixture
+def started(agency, applicant, officer):
+    """Two instances of the bundled permit process (with its service levels: deadline timers), one a step
+    further (a closed task, JSON data)."""
+    deploy_folder(LIBRARY_DIR / "permit_application", actor=None, agency=agency)
+    permit = ProcessDefinition.objects.get(key="permit_application")
+    first = instance_start(definition=permit, data={"district": "Gubeng", "floors": 2}, actor=applicant)
+    instance_start(definition=permit, data={}, actor=applicant)
+    check = HumanTask.objects.get(instance=first, element_id="check_completeness")
+    human_task_complete(task_id=check.pk, actor=officer, data={"documents_complete": True})
+    return first
+
+
+def test_model_rows_are_those_of_the_queryset_field_by_field(started):
+    tasks = PreparedRead(lambda instance_id: HumanTask.objects.filter(instance_id=instance_id).order_by("pk"))
+    timers = PreparedRead(lambda instance_id: Timer.objects.filter(instance_id=instance_id, status="pending"))
+    for instance in ProcessInstance.objects.all():
+        expected = list(HumanTask.objects.filter(instance_id=instance.pk).order_by("pk"))
+        assert [_fields(row) for row in tasks(instance.pk)] == [_fields(row) for row in expected]
+        expected_timers = list(Timer.objects.filter(instance_id=instance.pk, status="pending"))
+        assert expected_timers and [_fields(t) for t in timers(instance.pk)] == [_fields(t) for t in expected_timers]
+    loaded = tasks(started.pk)[0]
+    assert not loaded._state.adding and loaded._state.db == "default"
+    loaded.save(update_fields=["priority"])  # a row loaded by it saves like any loaded row
+
+
+def test_a_locked_read_through_a_subquery_and_a_flat_list(started):
+    owner = PreparedRead(lambda task_id: ProcessInstance.objects.select_for_update().filter(
+        pk=Subquery(HumanTask.objects.filter(pk=task_id).values("instance_id"))))
+    groups = PreparedRead(lambda task_id: HumanTaskCandidateGroup.objects.filter(humantask_id=task_id)
+                          .order_by("pk").values_list("group_id", flat=True))
+    with transaction.atomic():
+        for task in HumanTask.objects.all():
+            assert _fields(owner.first(task.pk)) == _fields(ProcessInstance.objects.get(pk=task.instance_id))
+            offered = HumanTaskCandidateGroup.objects.filter(humantask_id=task.pk).order_by("pk")
+            assert groups(task.pk) == list(offered.values_list("group_id", flat=True)) != []
+        assert owner.first(-1) is None and groups(-1) == []
+
+
+def test_it_compiles_once_per_connection_and_runs_one_statement(started):
+    built = []
+    read = PreparedRead(lambda task_id: built.append(task_id) or HumanTask.objects.filter(pk=task_id))
+    ids = list(HumanTask.objects.values_list("pk", flat=True))
+    with CaptureQueriesContext(connection) as queries:
+        assert [read.first(task_id).pk for task_id in ids] == ids
+    assert len(built) == 1 and len(queries) == len(ids)
+
+
+@pytest.mark.parametrize("build, reason", [
+    (lambda task_id: HumanTask.objects.filter(pk=task_id + 1), "Not every id"),
+    (lambda task_id: HumanTask.objects.select_related("instance").filter(pk=task_id), "select_related"),
+    (lambda task_id: HumanTask.objects.filter(pk=task_id).values("pk"), "values_list"),
+])
+def test_a_queryset_it_cannot_stand_for_is_refused(started, build, reason):
+    with pytest.raises(PreparedReadError, match=reason):
+        PreparedRead(build)(HumanTask.objects.first().pk)
