@@ -1,4 +1,4 @@
-"""Reads whose SQL never changes, compiled by Django once per database connection.
+"""Statements whose SQL never changes, compiled by Django once per database connection.
 
 Building and compiling a queryset costs Django some 200 to 500 microseconds; running a small indexed
 query costs SQLite 20 to 50. Every step of every instance runs the same few reads (the locked task and
@@ -14,13 +14,19 @@ For querysets that
 - return plain model instances (no ``select_related``, annotations or ``only``) or ``values_list(..., flat=True)``;
 - run on the default database (the project has one).
 
+``PreparedUpdate`` does the same for a queryset's ``update()`` with fixed values (closing a task's
+offers), and ``save_fields(row, names)`` for ``row.save(update_fields=names)`` of the models that have no
+``save()`` of their own and no signal receivers (the engine's): the values are prepared by their fields
+(``get_db_prep_save``), as ``save()`` prepares them.
+
 The compiled form lives on the connection object (``DatabaseWrapper``), which Django keeps per thread, so
 threads never share one. Tests hold every prepared read to the queryset it stands for, on SQLite and
 PostgreSQL (``tests/engine/test_prepared.py``).
 """
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.models.query import FlatValuesListIterable, ModelIterable
+from django.db.models.sql import UpdateQuery
 from django.db.transaction import TransactionManagementError
 
 # Placeholder ids: no table of the project comes near them, and they are valid 64-bit integers.
@@ -28,8 +34,8 @@ _PLACEHOLDER = -(2**62)
 _CACHE = "_engine_prepared_reads"
 
 
-class PreparedReadError(Exception):
-    """A queryset that a ``PreparedRead`` cannot stand for (see the module docstring)."""
+class PreparedStatementError(Exception):
+    """A queryset or model a prepared statement cannot stand for (see the module docstring)."""
 
 
 class PreparedRead:
@@ -40,16 +46,86 @@ class PreparedRead:
         self._build = build
 
     def __call__(self, *ids):
-        connection = connections[DEFAULT_DB_ALIAS]
-        compiled = connection.__dict__.setdefault(_CACHE, {}).get(self)
-        if compiled is None:
-            compiled = connection.__dict__[_CACHE][self] = _Compiled(self._build, len(ids), connection)
+        connection, compiled = _compiled(self, lambda connection: _Compiled(self._build, len(ids), connection))
         return compiled.run(connection, ids)
 
     def first(self, *ids):
         """The first row, or None (the queryset should be ordered or return at most one row)."""
         rows = self(*ids)
         return rows[0] if rows else None
+
+
+def _compiled(key, compile_for):
+    connection = connections[DEFAULT_DB_ALIAS]
+    cache = connection.__dict__.setdefault(_CACHE, {})
+    compiled = cache.get(key)
+    if compiled is None:
+        compiled = cache[key] = compile_for(connection)
+    return connection, compiled
+
+
+def _slots(params, placeholders, sql):
+    """Where each placeholder id sits in the compiled parameters."""
+    slots = [(position, placeholders.index(value)) for position, value in enumerate(params)
+             if type(value) is int and value in placeholders]
+    if {index for _position, index in slots} != set(range(len(placeholders))):
+        raise PreparedStatementError(f"Not every id reaches the SQL unchanged: {sql}")
+    return slots
+
+
+def _params(params, slots, ids):
+    params = list(params)
+    for position, index in slots:
+        params[position] = ids[index]
+    return params
+
+
+class PreparedUpdate:
+    """``PreparedUpdate(lambda task_id: HumanTaskCandidateGroup.objects.filter(humantask_id=task_id), is_open=False)``;
+    ``update(task_id)`` runs the queryset's ``update(is_open=False)`` and returns how many rows it changed."""
+
+    def __init__(self, build, **values):
+        self._build, self._values = build, values
+
+    def __call__(self, *ids):
+        connection, (sql, params, slots) = _compiled(self, lambda connection: self._compile(len(ids), connection))
+        with connection.cursor() as cursor:
+            cursor.execute(sql, _params(params, slots, ids))
+            return cursor.rowcount
+
+    def _compile(self, count, connection):
+        placeholders = [_PLACEHOLDER - index for index in range(count)]
+        query = self._build(*placeholders).query.chain(UpdateQuery)
+        query.add_update_values(self._values)
+        compiler = query.get_compiler(connection=connection)
+        sql, params = compiler.as_sql()
+        if query.get_related_updates():
+            raise PreparedStatementError("Only updates of the queryset's own table.")
+        return sql, list(params), _slots(params, placeholders, sql)
+
+
+def save_fields(row, names):
+    """``row.save(update_fields=names)`` with the UPDATE compiled once per model and fields (module docstring)."""
+    model = type(row)
+    connection, (sql, fields) = _compiled((model, tuple(names)), lambda connection: _update_by_pk(model, names,
+                                                                                                  connection))
+    params = [field.get_db_prep_save(getattr(row, field.attname), connection) for field in fields]
+    params.append(model._meta.pk.get_db_prep_value(row.pk, connection))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if cursor.rowcount != 1:
+            raise DatabaseError(f"{model.__name__} {row.pk}: the update changed {cursor.rowcount} rows, not one.")
+
+
+def _update_by_pk(model, names, connection):
+    quote = connection.ops.quote_name
+    fields = [model._meta.get_field(name) for name in names]
+    if any(not field.concrete or field.primary_key or field.many_to_many or getattr(field, "auto_now", False)
+           for field in fields):
+        raise PreparedStatementError(f"{model.__name__}: only concrete fields other than the key, without auto_now.")
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    sql = f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {quote(model._meta.pk.column)} = %s"
+    return sql, fields
 
 
 class _Compiled:
@@ -59,10 +135,7 @@ class _Compiled:
         compiler = queryset.query.get_compiler(connection=connection)
         self.sql, params = compiler.as_sql()
         self.params = list(params)
-        self.slots = [(position, placeholders.index(value)) for position, value in enumerate(self.params)
-                      if type(value) is int and value in placeholders]
-        if {index for _position, index in self.slots} != set(range(count)):
-            raise PreparedReadError(f"Not every id reaches the SQL unchanged: {self.sql}")
+        self.slots = _slots(self.params, placeholders, self.sql)
         self.for_update = queryset.query.select_for_update
         self.compiler = compiler
         self.converters = compiler.get_converters([column for column, *_ in compiler.select[:compiler.col_count]])
@@ -70,21 +143,18 @@ class _Compiled:
         if queryset._iterable_class is ModelIterable:
             info = compiler.klass_info
             if info.get("related_klass_infos") or compiler.annotation_col_map:
-                raise PreparedReadError("Only plain model rows: no select_related, no annotations.")
+                raise PreparedStatementError("Only plain model rows: no select_related, no annotations.")
             self.model = info["model"]
             self.start, self.end = info["select_fields"][0], info["select_fields"][-1] + 1
             self.attnames = [column[0].target.attname for column in compiler.select[self.start:self.end]]
         elif queryset._iterable_class is not FlatValuesListIterable:
-            raise PreparedReadError("Only model rows or values_list(..., flat=True).")
+            raise PreparedStatementError("Only model rows or values_list(..., flat=True).")
 
     def run(self, connection, ids):
         if self.for_update and connection.features.has_select_for_update and connection.get_autocommit():
             raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
-        params = list(self.params)
-        for position, index in self.slots:
-            params[position] = ids[index]
         with connection.cursor() as cursor:
-            cursor.execute(self.sql, params)
+            cursor.execute(self.sql, _params(self.params, self.slots, ids))
             rows = cursor.fetchall()
         if self.converters:
             rows = self.compiler.apply_converters(rows, self.converters)

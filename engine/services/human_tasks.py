@@ -23,6 +23,7 @@ from engine.exceptions import (
 )
 from engine.forms import form_errors, task_form
 from engine.models import DelegationState, HumanTaskStatus, InstanceStatus
+from engine.prepared import save_fields
 from engine.selectors import human_task_supervised_by, human_task_visible_to, human_task_workable_by
 
 from .inbox_counts import inbox_counts_refresh
@@ -66,7 +67,7 @@ def _set_assignee(task, user):
     task.assignee = user
     task.status = HumanTaskStatus.CLAIMED if user is not None else HumanTaskStatus.READY
     task.claimed_at = timezone.now() if user is not None else None
-    task.save(update_fields=["assignee", "status", "claimed_at", "owner", "delegation_state", "draft_data"])
+    save_fields(task, ["assignee", "status", "claimed_at", "owner", "delegation_state", "draft_data"])
 
 
 def human_task_claim(*, task_id, actor):
@@ -194,7 +195,7 @@ def human_task_complete(*, task_id, actor, data):
             task.completed_at = timezone.now()
             task.completed_by = actor
             task.completion_data = data
-            task.save(update_fields=["status", "completed_at", "completed_by", "completion_data"])
+            save_fields(task, ["status", "completed_at", "completed_by", "completion_data"])
             close_offers(task)
             history.record_task_completed(task, actor=actor)
             cancel_task_deadlines(task, reason="The task was completed.", pending_timers=pending_timers)

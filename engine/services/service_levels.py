@@ -36,6 +36,7 @@ from engine.models import (
     TimerKind,
     TimerStatus,
 )
+from engine.prepared import save_fields
 from engine.selectors import human_task_offer_forget
 
 from .inbox_counts import inbox_counts_refresh
@@ -69,7 +70,7 @@ def cancel_timers(timers, reason, instance):
         if timer.definition_id == instance.definition_id:
             timer.definition = instance.definition
         timer.status = TimerStatus.CANCELLED
-        timer.save(update_fields=["status"])
+        save_fields(timer, ["status"])
         history.record_timer_cancelled(timer, reason=reason)
 
 

@@ -29,7 +29,7 @@ from engine.models import (
     Timer,
     TimerStatus,
 )
-from engine.prepared import PreparedRead
+from engine.prepared import PreparedRead, PreparedUpdate, save_fields
 from engine.reference_data import pinned
 from engine.spiff import ProcessRuntime, parsed_process_for
 from engine.task_variables import carried_variables
@@ -55,6 +55,11 @@ _LOCKED_TASK = PreparedRead(lambda task_id: HumanTask.objects.select_for_update(
 # The task's instance through a subquery, not a join (see ``locked_instance``).
 _LOCKED_OWNER = PreparedRead(lambda task_id: ProcessInstance.objects.select_for_update().filter(
     pk=Subquery(HumanTask.objects.filter(pk=task_id).values("instance_id"))))
+_CLOSE_GROUP_OFFERS = PreparedUpdate(
+    lambda task_id: HumanTaskCandidateGroup.objects.filter(humantask_id=task_id, is_open=True), is_open=False)
+_CLOSE_USER_OFFERS = PreparedUpdate(
+    lambda task_id: HumanTaskCandidateUser.objects.filter(humantask_id=task_id, is_open=True), is_open=False)
+_INSTANCE_FIELDS = [field.name for field in ProcessInstance._meta.concrete_fields if not field.primary_key]
 _PENDING_TIMERS = PreparedRead(
     lambda instance_id: Timer.objects.filter(instance_id=instance_id, status=TimerStatus.PENDING).order_by("pk"))
 _PENDING_BPMN_TIMERS = PreparedRead(lambda instance_id: Timer.objects.filter(
@@ -190,7 +195,8 @@ def save_step(instance, runtime, result, *, actor, closed_task_ids=None, pending
     if runtime.catches_messages or closed_task_ids is None:
         awaited_message_elements = _project_messages(instance, runtime)
     sync_clock(instance, waiting_on={task.element_id for task in open_tasks} | awaited_message_elements)
-    instance.save()  # after the projections: sync_clock (and instance_promise before the step) set fields on it
+    # After the projections: sync_clock (and instance_promise before the step) set fields on the instance.
+    save_fields(instance, _INSTANCE_FIELDS)
     if known is None:
         inbox_counts_refresh_instance(instance)
     else:
@@ -213,8 +219,8 @@ def projections_deferred():
 
 def close_offers(task):
     """The task is closed: its offers leave the inbox's partial indexes (``is_open`` on the offer rows)."""
-    HumanTaskCandidateGroup.objects.filter(humantask=task, is_open=True).update(is_open=False)
-    HumanTaskCandidateUser.objects.filter(humantask=task, is_open=True).update(is_open=False)
+    _CLOSE_GROUP_OFFERS(task.pk)
+    _CLOSE_USER_OFFERS(task.pk)
 
 
 def _project_human_tasks(instance, runtime):
@@ -236,7 +242,7 @@ def _project_human_tasks(instance, runtime):
         task.instance = instance
         if task.spiff_task_id not in ready:
             task.status = HumanTaskStatus.CANCELLED
-            task.save(update_fields=["status"])
+            save_fields(task, ["status"])
             close_offers(task)
             history.record_task_cancelled(task, reason="The process moved on without it.")
             cancel_task_deadlines(task, reason="The task was cancelled.")

@@ -1,12 +1,13 @@
 """Prepared reads give exactly the rows of the querysets they stand for, and refuse the ones they cannot."""
 
 import pytest
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Subquery
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from engine.models import HumanTask, HumanTaskCandidateGroup, ProcessInstance, Timer
-from engine.prepared import PreparedRead, PreparedReadError
+from engine.prepared import PreparedRead, PreparedStatementError, PreparedUpdate, save_fields
 from engine.services import human_task_complete, instance_start
 from processes.library import LIBRARY_DIR, deploy_folder
 from processes.models import ProcessDefinition
@@ -73,5 +74,47 @@ def test_it_compiles_once_per_connection_and_runs_one_statement(started):
     (lambda task_id: HumanTask.objects.filter(pk=task_id).values("pk"), "values_list"),
 ])
 def test_a_queryset_it_cannot_stand_for_is_refused(started, build, reason):
-    with pytest.raises(PreparedReadError, match=reason):
+    with pytest.raises(PreparedStatementError, match=reason):
         PreparedRead(build)(HumanTask.objects.first().pk)
+
+
+def test_save_fields_writes_what_save_with_update_fields_writes(started):
+    """The same values land in the row (datetimes, JSON, foreign keys, None), and only the fields named."""
+    task = HumanTask.objects.filter(status="ready").first()
+    twin = HumanTask.objects.get(pk=task.pk)
+    other = HumanTask.objects.exclude(pk=task.pk).first()
+    moment = timezone.now()
+    for row in (task, twin):
+        row.status, row.assignee_id, row.claimed_at = "claimed", other.instance.applicant_id, moment
+        row.completion_data, row.priority = {"note": "dua", "n": [1, 2.5, None]}, 7
+    save_fields(task, ["status", "assignee", "claimed_at", "completion_data"])
+    saved = _fields(HumanTask.objects.get(pk=task.pk))
+    twin.save(update_fields=["status", "assignee", "claimed_at", "completion_data"])
+    assert saved == _fields(HumanTask.objects.get(pk=task.pk))
+    assert saved["priority"] != 7 and saved["completion_data"] == {"note": "dua", "n": [1, 2.5, None]}
+    task.claimed_at = None
+    save_fields(task, ["claimed_at"])
+    assert HumanTask.objects.get(pk=task.pk).claimed_at is None
+
+
+def test_save_fields_refuses_a_row_that_is_gone_and_fields_it_cannot_save(started):
+    task = HumanTask.objects.first()
+    HumanTask.objects.filter(pk=task.pk).delete()
+    with pytest.raises(DatabaseError, match="changed 0 rows"):
+        save_fields(task, ["status"])
+    with pytest.raises(PreparedStatementError):
+        save_fields(task, ["id"])
+    with pytest.raises(PreparedStatementError):
+        save_fields(task, ["candidate_groups"])
+
+
+def test_a_prepared_update_changes_the_rows_of_its_queryset_only(started):
+    close = PreparedUpdate(lambda task_id: HumanTaskCandidateGroup.objects.filter(humantask_id=task_id, is_open=True),
+                           is_open=False)
+    first, second = HumanTask.objects.filter(status="ready")[:2]
+    open_offers = HumanTaskCandidateGroup.objects.filter(is_open=True)
+    others = open_offers.exclude(humantask_id=first.pk).count()
+    assert close(first.pk) >= 1
+    assert not open_offers.filter(humantask_id=first.pk).exists() and open_offers.count() == others
+    assert close(first.pk) == 0
+    assert close(second.pk) >= 1 and not open_offers.filter(humantask_id=second.pk).exists()
