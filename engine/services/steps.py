@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from django.db.models import Q, Subquery
+from django.db.models import Subquery
 from django.utils import timezone
 
 from engine import history
@@ -59,6 +59,7 @@ _CLOSE_GROUP_OFFERS = PreparedUpdate(
     lambda task_id: HumanTaskCandidateGroup.objects.filter(humantask_id=task_id, is_open=True), is_open=False)
 _CLOSE_USER_OFFERS = PreparedUpdate(
     lambda task_id: HumanTaskCandidateUser.objects.filter(humantask_id=task_id, is_open=True), is_open=False)
+_INSTANCE_TASKS = PreparedRead(lambda instance_id: HumanTask.objects.filter(instance_id=instance_id).order_by("pk"))
 _INSTANCE_FIELDS = [field.name for field in ProcessInstance._meta.concrete_fields if not field.primary_key]
 _PENDING_TIMERS = PreparedRead(
     lambda instance_id: Timer.objects.filter(instance_id=instance_id, status=TimerStatus.PENDING).order_by("pk"))
@@ -230,12 +231,10 @@ def _project_human_tasks(instance, runtime):
     """
     ready = {task.task_id: task for task in runtime.ready_human_tasks()}
     still_open, opened, cancelled_ids = [], [], []
-    # One read: the open task rows, and any row a ready task already has (closed: it is not created again).
-    rows = HumanTask.objects.filter(
-        Q(instance=instance, status__in=OPEN_TASK_STATUSES) | Q(spiff_task_id__in=list(ready))
-    )
+    # One read: the instance's task rows, open ones and any a ready task already has (closed: it is not
+    # created again; a ready task's row can only be its instance's). An instance has a handful.
     existing = set()
-    for task in rows:
+    for task in _INSTANCE_TASKS(instance.pk):
         if task.status not in OPEN_TASK_STATUSES:
             existing.add(task.spiff_task_id)
             continue
