@@ -16,6 +16,7 @@ from contextvars import ContextVar
 from django.utils import timezone
 
 from .models import EventType, HistoryEvent
+from .prepared import insert_rows
 
 SYSTEM_ACTOR = "system"
 _PENDING = ContextVar("engine_history_pending", default=None)
@@ -36,7 +37,7 @@ def written_together():
         yield
     finally:
         _PENDING.reset(token)
-    HistoryEvent.objects.bulk_create(pending)  # not reached when the block raised: the transaction rolls back
+    insert_rows(pending)  # not reached when the block raised: the transaction rolls back
 
 
 def _write(events):

@@ -19,6 +19,10 @@ offers), and ``save_fields(row, names)`` for ``row.save(update_fields=names)`` o
 ``save()`` of their own and no signal receivers (the engine's): the values are prepared by their fields
 (``get_db_prep_save``), as ``save()`` prepares them.
 
+``insert_rows(rows)`` inserts new rows of one model in one statement, compiled once per model and
+number of rows, and sets their keys, as ``bulk_create(rows)`` does on databases that return the keys of
+a multi-row insert (PostgreSQL, SQLite 3.35 and later).
+
 The compiled form lives on the connection object (``DatabaseWrapper``), which Django keeps per thread, so
 threads never share one. Tests hold every prepared read to the queryset it stands for, on SQLite and
 PostgreSQL (``tests/engine/test_prepared.py``).
@@ -125,6 +129,39 @@ def _update_by_pk(model, names, connection):
         raise PreparedStatementError(f"{model.__name__}: only concrete fields other than the key, without auto_now.")
     assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
     sql = f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {quote(model._meta.pk.column)} = %s"
+    return sql, fields
+
+
+def insert_rows(rows):
+    """Insert ``rows`` (new instances of one model, keys not set) and set their keys (module docstring)."""
+    if not rows:
+        return rows
+    model = type(rows[0])
+    connection, (sql, fields) = _compiled(("insert", model, len(rows)),
+                                          lambda connection: _insert_sql(model, len(rows), connection))
+    params = [field.get_db_prep_save(field.pre_save(row, True), connection) for row in rows for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        keys = sorted(key for (key,) in cursor.fetchall())  # assigned in the order of the rows, returned in any
+    for row, key in zip(rows, keys, strict=True):
+        row.pk = key
+        row._state.adding = False
+        row._state.db = DEFAULT_DB_ALIAS
+    return rows
+
+
+def _insert_sql(model, count, connection):
+    if not connection.features.can_return_rows_from_bulk_insert:
+        raise PreparedStatementError("This database does not return the keys of a multi-row insert.")
+    meta = model._meta
+    if not meta.pk.auto_created and not getattr(meta.pk, "db_returning", False):
+        raise PreparedStatementError(f"{model.__name__}: only models with a key the database assigns.")
+    quote = connection.ops.quote_name
+    fields = [field for field in meta.concrete_fields if field is not meta.pk]
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    columns = ", ".join(quote(field.column) for field in fields)
+    returning, _params = connection.ops.return_insert_columns([meta.pk])
+    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {', '.join([row] * count)} {returning}"
     return sql, fields
 
 

@@ -9,6 +9,7 @@ from engine import history
 from engine.agencies import membership_of
 from engine.exceptions import TaskDataInvalidError
 from engine.models import ProcessInstance
+from engine.prepared import insert_rows
 from engine.spiff import ProcessRuntime
 
 from .service_levels import instance_promise
@@ -54,7 +55,7 @@ def instance_start(*, definition, data, actor, business_key="", applicant=None, 
         applicant = actor
     with transaction.atomic(), history.written_together():
         runtime = ProcessRuntime.new(parsed_process_of(definition), data)
-        instance = ProcessInstance.objects.create(
+        (instance,) = insert_rows([ProcessInstance(
             definition=definition,
             process_key=definition.key,
             tracking_code=new_tracking_code(),
@@ -62,7 +63,7 @@ def instance_start(*, definition, data, actor, business_key="", applicant=None, 
             data=data,
             started_by=actor,
             applicant=applicant,
-        )
+        )])
         history.record_instance_started(instance, actor=actor)
         instance_promise(instance)
         result = runtime.start(timer_start_element_id)

@@ -36,7 +36,7 @@ from engine.models import (
     TimerKind,
     TimerStatus,
 )
-from engine.prepared import save_fields
+from engine.prepared import insert_rows, save_fields
 from engine.selectors import human_task_offer_forget
 
 from .inbox_counts import inbox_counts_refresh
@@ -51,10 +51,10 @@ def _calendar(instance):
 
 
 def _schedule(instance, kind, due_at, element_id, human_task=None):
-    timer = Timer.objects.create(
+    (timer,) = insert_rows([Timer(
         definition=instance.definition, instance=instance, human_task=human_task, element_id=element_id,
         kind=kind, timer_type="deadline", due_at=due_at,
-    )
+    )])
     history.record_timer_scheduled(timer)
     return timer
 

@@ -29,7 +29,7 @@ from engine.models import (
     Timer,
     TimerStatus,
 )
-from engine.prepared import PreparedRead, PreparedUpdate, save_fields
+from engine.prepared import PreparedRead, PreparedUpdate, insert_rows, save_fields
 from engine.reference_data import pinned
 from engine.spiff import ProcessRuntime, parsed_process_for
 from engine.task_variables import carried_variables
@@ -263,7 +263,7 @@ def _create_task(instance, runtime, ready_task, entry):
         instance=instance, entry=entry, lane=ready_task.lane or "", data=runtime.task_data(ready_task.task_id),
         created_at=now,
     )
-    task = HumanTask.objects.create(
+    task = HumanTask(
         instance=instance,
         agency_id=instance.definition.agency_id,
         process_key=instance.process_key,
@@ -280,6 +280,7 @@ def _create_task(instance, runtime, ready_task, entry):
         status=HumanTaskStatus.CLAIMED if setup.assignee else HumanTaskStatus.READY,
         claimed_at=now if setup.assignee else None,
     )
+    insert_rows([task])
     task_offer(task, setup)
     observed = _OPENED.get()
     if observed is not None:

@@ -27,6 +27,7 @@ from engine.due_dates import due_moment
 from engine.exceptions import ScriptError
 from engine.expressions import sandbox
 from engine.models import HumanTaskCandidateGroup, HumanTaskCandidateUser
+from engine.prepared import insert_rows
 from engine.selectors import human_task_offer_forget
 from processes.extensions import clamp_priority
 
@@ -232,10 +233,7 @@ def task_setup(*, instance, entry, lane, data, created_at):
 def task_offer(task, setup):
     """Offer the created task to the set-up's candidates (a new task has no offers yet: one insert each)."""
     human_task_offer_forget(task)
-    HumanTaskCandidateUser.objects.bulk_create(
-        HumanTaskCandidateUser(humantask=task, user_id=user_id) for user_id in dict.fromkeys(setup.candidate_user_ids)
-    )
-    HumanTaskCandidateGroup.objects.bulk_create(
-        HumanTaskCandidateGroup(humantask=task, group_id=group_id)
-        for group_id in dict.fromkeys(setup.candidate_group_ids)
-    )
+    insert_rows([HumanTaskCandidateUser(humantask=task, user_id=user_id)
+                 for user_id in dict.fromkeys(setup.candidate_user_ids)])
+    insert_rows([HumanTaskCandidateGroup(humantask=task, group_id=group_id)
+                 for group_id in dict.fromkeys(setup.candidate_group_ids)])

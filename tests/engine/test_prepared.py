@@ -6,8 +6,8 @@ from django.db.models import Subquery
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from engine.models import HumanTask, HumanTaskCandidateGroup, ProcessInstance, Timer
-from engine.prepared import PreparedRead, PreparedStatementError, PreparedUpdate, save_fields
+from engine.models import HistoryEvent, HumanTask, HumanTaskCandidateGroup, ProcessInstance, Timer
+from engine.prepared import PreparedRead, PreparedStatementError, PreparedUpdate, insert_rows, save_fields
 from engine.services import human_task_complete, instance_start
 from processes.library import LIBRARY_DIR, deploy_folder
 from processes.models import ProcessDefinition
@@ -118,3 +118,23 @@ def test_a_prepared_update_changes_the_rows_of_its_queryset_only(started):
     assert not open_offers.filter(humantask_id=first.pk).exists() and open_offers.count() == others
     assert close(first.pk) == 0
     assert close(second.pk) >= 1 and not open_offers.filter(humantask_id=second.pk).exists()
+
+
+def test_insert_rows_writes_what_bulk_create_writes_and_sets_the_keys_in_order(started):
+    """Rows of JSON, datetimes, foreign keys and defaults: the same values as bulk_create's, keys ascending."""
+    instance = ProcessInstance.objects.first()
+
+    def events():
+        return [HistoryEvent(event_type="task_claimed", instance=instance, definition_id=instance.definition_id,
+                             element_id=f"e{n}", actor_name="someone", details={"n": n, "teks": "dalam"},
+                             occurred_at=instance.started_at)
+                for n in range(3)]
+
+    ours, theirs = insert_rows(events()), HistoryEvent.objects.bulk_create(events())
+    assert [row.pk for row in ours] == sorted(row.pk for row in ours)
+    assert all(not row._state.adding for row in ours)
+    stored = {row.pk: _fields(row) for row in HistoryEvent.objects.filter(pk__in=[row.pk for row in ours + theirs])}
+    without_key = [{**stored[row.pk], "id": None} for row in ours]
+    assert [stored[row.pk]["element_id"] for row in ours] == ["e0", "e1", "e2"]
+    assert without_key == [{**stored[row.pk], "id": None} for row in theirs]
+    assert insert_rows([]) == []
