@@ -25,6 +25,8 @@ from django.db.models import Aggregate, Exists, OuterRef, Q, Subquery, TextField
 
 from engine.models import OPEN_TASK_STATUSES
 
+from .deferral import deferred_to_block_end
+
 # A compaction folds at most this many keys (a run of the sweep; the next run takes the rest).
 COMPACT_KEYS = 5000
 _REBUILD_BATCH = 5000
@@ -130,18 +132,8 @@ def inbox_counts_deferred():
     writer's transaction (``with transaction.atomic(), inbox_counts_deferred():``): the counters are
     then exact when the transaction commits, and until the block ends the writer's own reads of the
     counters lag behind its writes. An exception skips the pass (the transaction rolls back). Nests."""
-    if _DEFERRED.get() is not None:
+    with deferred_to_block_end(_DEFERRED, _Pending(), _refresh_pending, "inbox_counts_deferred()"):
         yield
-        return
-    pending = _Pending()
-    token = _DEFERRED.set(pending)
-    try:
-        yield
-    finally:
-        _DEFERRED.reset(token)
-    if not connection.in_atomic_block:
-        raise RuntimeError("inbox_counts_deferred() must run inside the writer's transaction.")
-    _refresh_pending(pending)
 
 
 def _refresh_pending(pending):

@@ -13,11 +13,12 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import reduce
 
-from django.db import connection
 from django.db.models import Q
 
 from engine.models import OPEN_TASK_STATUSES, HumanTask, OpenTaskVariable, ProcessInstance
 from engine.task_variables import carried_variables
+
+from .deferral import deferred_to_block_end
 
 _DEFERRED = ContextVar("engine_open_task_variables_deferred", default=None)
 _DEFERRED_CHUNK = 500
@@ -64,17 +65,11 @@ def open_task_variables_deferred():
     few statements for all of them. Open it inside the writer's transaction, as
     ``engine.services.inbox_counts.inbox_counts_deferred``; until it ends, ``var=`` filters on open tasks
     lag behind the writer's own changes. Nests."""
-    if _DEFERRED.get() is not None:
+    with deferred_to_block_end(_DEFERRED, set(), _project_pending, "open_task_variables_deferred()"):
         yield
-        return
-    pending = set()
-    token = _DEFERRED.set(pending)
-    try:
-        yield
-    finally:
-        _DEFERRED.reset(token)
-    if not connection.in_atomic_block:
-        raise RuntimeError("open_task_variables_deferred() must run inside the writer's transaction.")
+
+
+def _project_pending(pending):
     instance_ids = sorted(pending)
     for start in range(0, len(instance_ids), _DEFERRED_CHUNK):
         _project_instances(instance_ids[start:start + _DEFERRED_CHUNK])
