@@ -24,8 +24,9 @@ number of rows, and sets their keys, as ``bulk_create(rows)`` does on databases 
 a multi-row insert (PostgreSQL, SQLite 3.35 and later).
 
 The compiled form lives on the connection object (``DatabaseWrapper``), which Django keeps per thread, so
-threads never share one. Tests hold every prepared read to the queryset it stands for, on SQLite and
-PostgreSQL (``tests/engine/test_prepared.py``).
+threads never share one; it is kept per ``PreparedRead`` / ``PreparedUpdate`` object (make them module
+constants, not one per call) and per model and fields or row count. Tests hold each to what the ORM
+reads and writes, field by field, on SQLite and PostgreSQL (``tests/engine/test_prepared.py``).
 """
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
@@ -35,7 +36,7 @@ from django.db.transaction import TransactionManagementError
 
 # Placeholder ids: no table of the project comes near them, and they are valid 64-bit integers.
 _PLACEHOLDER = -(2**62)
-_CACHE = "_engine_prepared_reads"
+_CACHE = "_engine_prepared_statements"
 
 
 class PreparedStatementError(Exception):
