@@ -38,7 +38,7 @@ def main(argv=None):
     parser.add_argument("--statements", action="store_true", help="print the SQL statements by kind and table")
     args = parser.parse_args(argv)
 
-    shared.setup_django(shared.prepare_database(args.database_url))
+    shared.setup_django(shared.prepare_database(args.database_url, shared.BENCH_PG_DATABASE))
     from django.core.management import call_command
     from django.db import connection
 
