@@ -35,6 +35,7 @@ from engine.models import (
 from engine.spiff import ProcessRuntime, StepResult, plan_migration
 from processes.definition_diff import catalog_entry_of, service_level_of
 
+from .service_levels import cancel_task_deadlines, schedule_task_deadline
 from .steps import locked_instance, parsed_process_of, save_step
 from .task_setup import task_offer, task_setup
 
@@ -243,10 +244,14 @@ def _offer_again(task, instance, runtime, entry):
     HumanTaskCandidateUser.objects.filter(humantask=task).delete()
     task_offer(task, setup)
     task.priority = setup.priority
-    task.due_at = setup.due_at or task.due_at
+    due_before, task.due_at = task.due_at, setup.due_at or task.due_at
     task.follow_up_at = setup.follow_up_at
     fields = ["priority", "due_at", "follow_up_at"]
     if task.status == HumanTaskStatus.READY and setup.assignee is not None:
         task.assignee, task.status, task.claimed_at = setup.assignee, HumanTaskStatus.CLAIMED, timezone.now()
         fields += ["assignee", "status", "claimed_at"]
     task.save(update_fields=fields)
+    if task.due_at != due_before:  # the deadline watches the new due date
+        task.instance = instance
+        cancel_task_deadlines(task, reason="The new version gives the task another due date.")
+        schedule_task_deadline(task)

@@ -291,3 +291,32 @@ def test_a_failing_instance_is_rolled_back_and_reported_and_the_others_move(anal
         v1.pk, failing.revision, failing.state)
     assert not HistoryEvent.objects.filter(instance=failing, event_type=EventType.INSTANCE_MIGRATED).exists()
     assert HumanTask.objects.get(instance=failing, status="ready").name == "Decide"
+
+
+def test_a_new_due_date_in_the_model_moves_the_tasks_deadline_timer(analyst, officer, clock):
+    """v2 gives decide a due date three days later: the task's deadline timer follows it (the old one is
+    cancelled, a new one watches the new date), so the task is not flagged overdue at the old date."""
+    v1 = _deploy(analyst, LICENCE.replace(
+        b'<bpmn:userTask id="decide" name="Decide" />',
+        b'<bpmn:userTask id="decide" name="Decide" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" '
+        b'camunda:dueDate="P2D" />'))
+    instance = _at_decide(v1, officer)
+    decide = HumanTask.objects.get(instance=instance, status="ready")
+    old_deadline = Timer.objects.get(human_task=decide, status=TimerStatus.PENDING)
+    assert old_deadline.due_at == decide.due_at
+    v2 = _deploy(analyst, LICENCE.replace(
+        b'<bpmn:userTask id="decide" name="Decide" />',
+        b'<bpmn:userTask id="decide" name="Decide" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" '
+        b'camunda:dueDate="P5D" />'))
+    (verdict,) = instances_migrate(source=v1, target=v2, actor=analyst, dry_run=False)
+    assert verdict.migrated
+    decide.refresh_from_db()
+    assert decide.due_at == old_deadline.due_at + timedelta(days=3)
+    old_deadline.refresh_from_db()
+    assert old_deadline.status == TimerStatus.CANCELLED
+    (deadline,) = Timer.objects.filter(human_task=decide, status=TimerStatus.PENDING)
+    assert deadline.due_at == decide.due_at and deadline.definition_id == v2.pk
+    clock.move_to(old_deadline.due_at + timedelta(hours=1))
+    timers_fire_due()
+    decide.refresh_from_db()
+    assert decide.overdue_at is None
