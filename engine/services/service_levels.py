@@ -15,6 +15,8 @@ Called from the services' transactions (instance row locked):
   flagged overdue and escalated as configured, or the instance's service level is recorded breached.
 """
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.utils import timezone
 
@@ -178,7 +180,8 @@ def sync_clock(instance, *, waiting_on):
         open_pause.save(update_fields=["ended_at"])
         paused = _calendar(instance).working_time_between(open_pause.started_at, open_pause.ended_at)
         if instance.promised_at is not None:
-            instance.promised_at = _calendar(instance).add_working_time(instance.promised_at, paused)
+            if paused > timedelta():  # a pause outside working hours moves nothing (not even to the next opening)
+                instance.promised_at = _calendar(instance).add_working_time(instance.promised_at, paused)
             if instance.status == InstanceStatus.RUNNING:
                 _schedule(instance, TimerKind.INSTANCE_DUE, instance.promised_at, instance.process_key)
         history.record_clock_resumed(instance, open_pause, paused_working_seconds=paused.total_seconds())

@@ -100,6 +100,24 @@ def test_clock_pauses_while_the_applicant_supplies_documents(licence, applicant,
     assert _open(instance, "check_documents").due_at == wib(20, 13)
 
 
+def test_a_pause_of_no_working_time_leaves_the_promise_where_it_was(licence, applicant, officer, clock):
+    """Sent back at 16:30 on Friday and answered on Saturday: no working time passed, so the promise (Mon 24,
+    16:00: the end of a working day) stays, and its timer is watched again at that moment."""
+    instance = instance_start(definition=licence, data={}, actor=applicant)
+    promised = ProcessInstance.objects.get(pk=instance.pk).promised_at
+    assert promised == wib(24, 16)
+    clock.move_to(wib(21, 16, 30))
+    human_task_complete(task_id=_open(instance, "check_documents").pk, actor=officer,
+                        data={"documents_complete": False})
+    clock.move_to(wib(22, 10))
+    human_task_complete(task_id=_open(instance, "supply_documents").pk, actor=applicant, data={})
+    instance.refresh_from_db()
+    (pause,) = ClockPause.objects.filter(instance=instance)
+    assert pause.ended_at == wib(22, 10)
+    assert instance.promised_at == promised
+    assert Timer.objects.get(instance=instance, kind=TimerKind.INSTANCE_DUE, status="pending").due_at == promised
+
+
 def test_the_migration_marks_the_instances_whose_clock_is_paused_now(licence, applicant, officer, clock):
     """Migration 0010 sets ``clock_paused_at`` from the open pauses; a closed pause leaves it empty."""
     migration = importlib.import_module("engine.migrations.0010_instance_clock_paused_at")
