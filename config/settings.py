@@ -99,6 +99,13 @@ MEDIA_ROOT = Path(os.environ.get("ENGINE_MEDIA_ROOT", VAR_DIR / "media"))
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
+# Uploads are refused as they arrive once a file or the request passes these (api/uploads.py); the
+# checks of each kind of file (BPMN 5 MiB, ENGINE_DOCUMENT_MAX_BYTES for documents) follow.
+FILE_UPLOAD_HANDLERS = [
+    "api.uploads.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -189,6 +196,11 @@ ENGINE_APPLICANT_LANES = ["Applicant", "Pemohon", "Citizen", "Warga"]
 # Documents attached to applications and tasks: the largest file accepted, and the accepted types
 # (each is checked by extension, declared type and leading bytes; see engine/filetypes.py).
 ENGINE_DOCUMENT_MAX_BYTES = int(os.environ.get("ENGINE_DOCUMENT_MAX_BYTES", str(10 * 1024 * 1024)))
+# The largest file any upload may carry, and the most a request may carry in all (api/uploads.py).
+ENGINE_UPLOAD_MAX_BYTES = int(os.environ.get("ENGINE_UPLOAD_MAX_BYTES", str(max(ENGINE_DOCUMENT_MAX_BYTES,
+                                                                                5 * 1024 * 1024))))
+ENGINE_UPLOAD_REQUEST_MAX_BYTES = int(os.environ.get("ENGINE_UPLOAD_REQUEST_MAX_BYTES",
+                                                     str(4 * ENGINE_UPLOAD_MAX_BYTES)))
 ENGINE_DOCUMENT_TYPES = ["application/pdf", "image/png", "image/jpeg", "image/tiff", "image/webp"]
 # What happens once when a task passes its due date, unless its model says otherwise: notify, none, reassign:<group>.
 ENGINE_DEFAULT_ESCALATION = os.environ.get("ENGINE_DEFAULT_ESCALATION", "notify")
