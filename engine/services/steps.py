@@ -136,7 +136,8 @@ def locked_task(task_id):
         return None
     instance.definition = definition_with_agency(instance.definition_id)
     task = _LOCKED_TASK.first(task_id)
-    task.instance = instance
+    if task is not None:
+        task.instance = instance
     return task
 
 
