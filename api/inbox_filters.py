@@ -6,8 +6,8 @@ import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db import connections
-from django.db.models import Subquery
-from django.db.models.fields.json import KeyTransform
+from django.db.models import CharField, F, Func, Subquery, Value
+from django.db.models.fields.json import KeyTransform, compile_json_path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
@@ -93,9 +93,29 @@ class VariableFilter(django_filters.Filter):
 
 def with_instance_variable(qs, name, expected, *, alias):
     """The tasks of ``qs`` whose instance's data holds ``expected`` in ``name``, read from the data."""
-    if connections[qs.db].vendor == "postgresql" and not isinstance(expected, dict | list):
+    vendor = connections[qs.db].vendor
+    if vendor == "postgresql" and not isinstance(expected, dict | list):
         return qs.filter(instance__data__contains={name: expected})
-    return qs.alias(**{alias: KeyTransform(name, "instance__data")}).filter(**{alias: expected})
+    qs = qs.alias(**{alias: KeyTransform(name, "instance__data")}).filter(**{alias: expected})
+    if vendor == "sqlite":
+        # SQLite's JSON functions give true as 1: the value's JSON type must be the one asked for too.
+        json_type = Func(F("instance__data"), Value(compile_json_path([name])), function="JSON_TYPE",
+                         output_field=CharField())
+        qs = qs.alias(**{f"{alias}_type": json_type}).filter(**{f"{alias}_type__in": _json_types(expected)})
+    return qs
+
+
+def _json_types(value):
+    """What SQLite's ``JSON_TYPE`` calls a JSON value like ``value``."""
+    if value is None:
+        return ["null"]
+    if isinstance(value, bool):
+        return ["true" if value else "false"]
+    if isinstance(value, int | float):
+        return ["integer", "real"]
+    if isinstance(value, str):
+        return ["text"]
+    return ["array"] if isinstance(value, list) else ["object"]
 
 
 @extend_schema_field(OpenApiTypes.STR)
