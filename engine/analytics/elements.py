@@ -1,7 +1,8 @@
 """Reports per BPMN element over the human-task projection (engine_humantask), one row per visit.
 
 - waiting: ``created_at`` -> ``claimed_at`` (the claim of whoever holds the task last; time someone
-  held it and gave it back counts as waiting); working: ``claimed_at`` -> ``completed_at``.
+  held it and gave it back counts as waiting; a delegation and its resolution keep the claim's moment,
+  so the delegate's time counts as working); working: ``claimed_at`` -> ``completed_at``.
 - the bottleneck ranking orders elements by the waiting they contributed: finished waits plus, for
   tasks still unclaimed, the wait so far (to the report's ``as_of``).
 - a task breaches its service level when completed after ``due_at`` or still open past it at ``as_of``;

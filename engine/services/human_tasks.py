@@ -63,11 +63,18 @@ def _user_named(username):
     return user
 
 
-def _set_assignee(task, user):
+def _set_assignee(task, user, claimed_at=None):
+    """``claimed_at``: when the claim began, if not now."""
     task.assignee = user
     task.status = HumanTaskStatus.CLAIMED if user is not None else HumanTaskStatus.READY
-    task.claimed_at = timezone.now() if user is not None else None
+    task.claimed_at = (claimed_at or timezone.now()) if user is not None else None
     save_fields(task, ["assignee", "status", "claimed_at", "owner", "delegation_state", "draft_data"])
+
+
+def _hand_over(task, user):
+    """Delegating and resolving: the work goes on in other hands, so the claim keeps its moment (the
+    analytics count the delegate's time as working, not waiting); a task delegated unclaimed is claimed now."""
+    _set_assignee(task, user, claimed_at=task.claimed_at)
 
 
 def human_task_claim(*, task_id, actor):
@@ -130,7 +137,7 @@ def human_task_delegate(*, task_id, actor, delegate_username):
             raise TaskAssigneeInvalidError("A task cannot be delegated to oneself.")
         task.owner = task.assignee or actor
         task.delegation_state = DelegationState.PENDING
-        _set_assignee(task, delegate)
+        _hand_over(task, delegate)
         inbox_counts_refresh(task_ids=[task.pk])
         history.record_task_delegated(task, actor=actor)
     return task
@@ -148,7 +155,7 @@ def human_task_resolve(*, task_id, actor, data):
         owner = task.owner
         task.delegation_state = DelegationState.RESOLVED
         task.draft_data = {**task.draft_data, **data}
-        _set_assignee(task, owner)
+        _hand_over(task, owner)
         inbox_counts_refresh(task_ids=[task.pk])
         history.record_task_resolved(task, actor=actor)
     return task

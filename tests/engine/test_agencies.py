@@ -1,8 +1,13 @@
 """Agencies as tenants: who sees and works which task, cross-agency steps, and the task lifecycle."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
+import time_machine
 
 from engine.agencies import agency_group
+from engine.analytics.elements import bottleneck_report
+from engine.analytics.scope import Scope
 from engine.exceptions import (
     PermissionDeniedError,
     TaskAssigneeInvalidError,
@@ -160,6 +165,27 @@ def test_delegate_resolve_then_owner_completes(permit, applicant, officer, secon
                          ("task_resolved", "second_officer"), ("task_completed", "officer")]
     with pytest.raises(TaskNotReadyError):
         human_task_delegate(task_id=task.pk, actor=officer, delegate_username="second_officer")
+
+
+def test_a_delegated_task_counts_the_delegates_time_as_working(permit, applicant, officer, second_officer):
+    """Claimed after 1 h, delegated after 2, resolved after 5, completed after 6: the claim keeps its moment
+    through the hand-overs, so the bottleneck report counts 1 h waiting and 5 h working."""
+    start = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+    with time_machine.travel(start, tick=False) as clock:
+        instance_start(definition=permit, data={}, actor=applicant)
+        task = HumanTask.objects.get()
+        for hours, step in ((1, lambda: human_task_claim(task_id=task.pk, actor=officer)),
+                            (2, lambda: human_task_delegate(task_id=task.pk, actor=officer,
+                                                            delegate_username="second_officer")),
+                            (5, lambda: human_task_resolve(task_id=task.pk, actor=second_officer, data={})),
+                            (6, lambda: human_task_complete(task_id=task.pk, actor=officer, data={}))):
+            clock.move_to(start + timedelta(hours=hours))
+            step()
+    task.refresh_from_db()
+    assert task.claimed_at == start + timedelta(hours=1)
+    (row,) = [row for row in bottleneck_report(Scope(agency_ids=(task.agency_id,)))
+              if row["element_id"] == task.element_id]
+    assert row["waiting"]["total_seconds"] == 3600 and row["working"]["total_seconds"] == 5 * 3600
 
 
 def test_only_analysts_deploy_and_only_for_their_agency(agency, other_agency, officer):
