@@ -16,6 +16,10 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "bpmn"
 LIBRARY = ROOT / "processes" / "library"
 
 
+# The smallest PDF the document checks accept.
+PDF = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
+
+
 def fixture_bytes(relative):
     return (FIXTURES / relative).read_bytes()
 
@@ -29,6 +33,13 @@ def _fresh_spec_cache():
     SPEC_CACHE.clear()
     yield
     SPEC_CACHE.clear()
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    """Uploaded documents go to a temporary folder of the test's."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
 
 
 @pytest.fixture

@@ -10,17 +10,10 @@ from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from api.uploads import LimitedUploadHandler, UploadTooLargeError
 from engine.models import Document
 from processes.models import ProcessDefinition
-from tests.conftest import client_for, library_bytes
+from tests.conftest import PDF, client_for, library_bytes
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_root")]
 
-PDF = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
 
 
 class _CountingStream(io.BytesIO):

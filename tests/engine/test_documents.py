@@ -18,17 +18,10 @@ from engine.exceptions import (
 )
 from engine.models import COMMENT_MAX_LENGTH, Comment, Document, EventType, HistoryEvent, HumanTask
 from engine.services import comment_add, document_attach, human_task_complete, instance_start
-from tests.conftest import make_user
+from tests.conftest import PDF, make_user
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_root")]
 
-PDF = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
 
 
 @pytest.fixture
