@@ -4,6 +4,14 @@ from contextlib import contextmanager
 
 from django.db import connection
 
+# Ids per statement when the deferred work reads or deletes by id (below every database's parameter limit).
+CHUNK = 500
+
+
+def in_chunks(ids):
+    """``ids`` (a sorted list) in slices of at most ``CHUNK``."""
+    return (ids[start:start + CHUNK] for start in range(0, len(ids), CHUNK))
+
 
 @contextmanager
 def deferred_to_block_end(context_var, pending, flush, name):

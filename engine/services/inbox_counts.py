@@ -25,13 +25,11 @@ from django.db.models import Aggregate, Exists, OuterRef, Q, Subquery, TextField
 
 from engine.models import OPEN_TASK_STATUSES
 
-from .deferral import deferred_to_block_end
+from .deferral import deferred_to_block_end, in_chunks
 
 # A compaction folds at most this many keys (a run of the sweep; the next run takes the rest).
 COMPACT_KEYS = 5000
 _REBUILD_BATCH = 5000
-# Ids per statement when a deferred refresh reads its tasks (below every database's parameter limit).
-_DEFERRED_CHUNK = 500
 _DEFERRED = ContextVar("engine_inbox_counts_deferred", default=None)
 
 
@@ -139,11 +137,10 @@ def inbox_counts_deferred():
 def _refresh_pending(pending):
     HumanTask, *_ = _models(django_apps)
     task_ids, instance_ids = sorted(pending.task_ids), sorted(pending.instance_ids)
-    for start in range(0, len(instance_ids), _DEFERRED_CHUNK):
-        chunk = instance_ids[start:start + _DEFERRED_CHUNK]
+    for chunk in in_chunks(instance_ids):
         _refresh(HumanTask.objects.filter(_open_or_counted(), instance_id__in=chunk))
-    for start in range(0, len(task_ids), _DEFERRED_CHUNK):
-        _refresh(HumanTask.objects.filter(pk__in=task_ids[start:start + _DEFERRED_CHUNK]))
+    for chunk in in_chunks(task_ids):
+        _refresh(HumanTask.objects.filter(pk__in=chunk))
 
 
 def _refresh(task_rows):

@@ -18,10 +18,9 @@ from django.db.models import Q
 from engine.models import OPEN_TASK_STATUSES, HumanTask, OpenTaskVariable, ProcessInstance
 from engine.task_variables import carried_variables
 
-from .deferral import deferred_to_block_end
+from .deferral import deferred_to_block_end, in_chunks
 
 _DEFERRED = ContextVar("engine_open_task_variables_deferred", default=None)
-_DEFERRED_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -70,9 +69,8 @@ def open_task_variables_deferred():
 
 
 def _project_pending(pending):
-    instance_ids = sorted(pending)
-    for start in range(0, len(instance_ids), _DEFERRED_CHUNK):
-        _project_instances(instance_ids[start:start + _DEFERRED_CHUNK])
+    for chunk in in_chunks(sorted(pending)):
+        _project_instances(chunk)
 
 
 def _project_instances(instance_ids):
@@ -102,8 +100,8 @@ def _make_rows(wanted, held_rows):
             del wanted[(task_id, name)]
         else:
             stale.append(pk)
-    for start in range(0, len(stale), _DEFERRED_CHUNK):
-        OpenTaskVariable.objects.filter(pk__in=stale[start:start + _DEFERRED_CHUNK]).delete()
+    for chunk in in_chunks(stale):
+        OpenTaskVariable.objects.filter(pk__in=chunk).delete()
     if wanted:
         OpenTaskVariable.objects.bulk_create(
             OpenTaskVariable(task_id=task_id, name=name, value=value, created_at=created_at, due_at=due_at,
